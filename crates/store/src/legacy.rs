@@ -92,9 +92,9 @@ pub(crate) async fn set_aside(conn: &mut PgConnection) -> Result<()> {
 fn expr(table: &str, col: &str, udt: &str, legacy: &[(String, String)]) -> Option<String> {
     let has = |c: &str| legacy.iter().any(|(n, _)| n == c);
     let cast = |c: &str| format!("CAST(l.\"{c}\" AS {udt})");
-    let pending_status = "CASE WHEN l.call_status IN ('pending','calling','retry_scheduled','completed','failed','cancelled','needs_manual') \
+    let pending_status = "CASE WHEN l.call_status IN ('pending','retry_scheduled','completed','failed','cancelled','needs_manual') \
         THEN l.call_status WHEN l.call_status IS NULL THEN 'pending' WHEN l.call_status = 'canceled' THEN 'cancelled' \
-        WHEN l.call_status IN ('initiating','queued','ringing','in_progress','in-progress') THEN 'retry_scheduled' \
+        WHEN l.call_status IN ('calling','initiating','queued','ringing','in_progress','in-progress') THEN 'retry_scheduled' \
         WHEN l.call_status IN ('success','succeeded','done') THEN 'completed' ELSE 'needs_manual' END";
     let session_status = "CASE WHEN l.call_status IN ('initiating','queued','initiated','ringing','in_progress','completed','busy','no_answer','failed','canceled') \
         THEN l.call_status WHEN l.call_status = 'in-progress' THEN 'in_progress' WHEN l.call_status = 'no-answer' THEN 'no_answer' \
