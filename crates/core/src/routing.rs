@@ -125,3 +125,85 @@ mod tests {
         );
     }
 }
+
+/// Where the TwiML for one session points.
+#[derive(Debug, Clone, Copy)]
+pub struct TwimlContext<'a> {
+    /// `SWITCHBOARD_PUBLIC_URL`, no trailing slash.
+    pub public_url: &'a str,
+    pub session_id: crate::SessionId,
+    pub pending_call_id: crate::PendingCallId,
+    /// `VAPI_SIP_URI`.
+    pub vapi_sip_uri: &'a str,
+}
+
+fn bridge(ctx: &TwimlContext<'_>) -> Result<crate::twiml::Element, crate::twiml::TwimlError> {
+    use crate::twiml::{Element, sip_uri_with_headers};
+    // Only the pending call id crosses to the assistant; it fetches everything else.
+    let uri = sip_uri_with_headers(
+        ctx.vapi_sip_uri,
+        &[("X-pendingcallid", &ctx.pending_call_id.to_string())],
+    )?;
+    Ok(Element::new("Dial")
+        .attr("answerOnBridge", "true")
+        .attr(
+            "action",
+            format!("{}/twilio/dial/{}", ctx.public_url, ctx.session_id),
+        )
+        .attr("method", "POST")
+        .child(Element::new("Sip").text(uri)))
+}
+
+fn stream(ctx: &TwimlContext<'_>) -> crate::twiml::Element {
+    use crate::twiml::Element;
+    let ws = ctx
+        .public_url
+        .replacen("https://", "wss://", 1)
+        .replacen("http://", "ws://", 1);
+    Element::new("Stream")
+        .attr("url", format!("{ws}/twilio/media"))
+        .child(
+            Element::new("Parameter")
+                .attr("name", "pending_call_id")
+                .attr("value", ctx.pending_call_id.to_string()),
+        )
+        .child(
+            Element::new("Parameter")
+                .attr("name", "session_id")
+                .attr("value", ctx.session_id.to_string()),
+        )
+}
+
+/// Renders a route as TwiML. `Hangup` needs no context; every other route needs one.
+pub fn twiml_for(
+    route: &Route,
+    ctx: Option<&TwimlContext<'_>>,
+) -> Result<String, crate::twiml::TwimlError> {
+    use crate::twiml::{Element, Response, dtmf_replay, hangup};
+    let Some(ctx) = ctx else {
+        return Ok(Response::new().push(hangup()).to_xml());
+    };
+    let doc = match route {
+        Route::Hangup => Response::new().push(hangup()),
+        Route::Bridge => Response::new().push(bridge(ctx)?),
+        Route::ReplayThenBridge(steps) => {
+            let steps: Vec<(u32, &str)> = steps
+                .steps()
+                .iter()
+                .map(|s| (s.after_ms, s.digits.as_str()))
+                .collect();
+            Response::new()
+                .extend(dtmf_replay(&steps)?)
+                .push(bridge(ctx)?)
+        }
+        // Switchboard listens and navigates; if the stream ends without a hand-off, the call
+        // continues to the assistant rather than dropping.
+        Route::Classify(ClassifyMode::Navigate) => Response::new()
+            .push(Element::new("Connect").child(stream(ctx)))
+            .push(bridge(ctx)?),
+        Route::Classify(ClassifyMode::Observe) => Response::new()
+            .push(Element::new("Start").child(stream(ctx).attr("track", "both_tracks")))
+            .push(bridge(ctx)?),
+    };
+    Ok(doc.to_xml())
+}

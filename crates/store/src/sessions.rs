@@ -52,7 +52,7 @@ pub struct VapiReport {
 #[derive(Debug, Clone)]
 pub enum ProgressApplied {
     /// The status moved forward (or only metadata changed when `moved` is false).
-    Applied { session: Session, moved: bool },
+    Applied { session: Box<Session>, moved: bool },
     /// The callback names a different CallSid than the session already has.
     CallSidMismatch,
 }
@@ -180,10 +180,10 @@ impl Store {
             .await?;
             let Some(row) = row else { return Ok(None) };
             let current = Session::from_row(&row)?;
-            if let (Some(have), Some(got)) = (&current.call_id, &p.call_sid) {
-                if have != got {
-                    return Ok(Some(ProgressApplied::CallSidMismatch));
-                }
+            if let (Some(have), Some(got)) = (&current.call_id, &p.call_sid)
+                && have != got
+            {
+                return Ok(Some(ProgressApplied::CallSidMismatch));
             }
             let next = p.status.and_then(|s| current.call_status.advance(s));
             let new_status = next.unwrap_or(current.call_status);
@@ -219,7 +219,7 @@ impl Store {
             let session = Session::from_row(&row)?;
             tx.commit().await?;
             Ok(Some(ProgressApplied::Applied {
-                session,
+                session: Box::new(session),
                 moved: next.is_some(),
             }))
         })

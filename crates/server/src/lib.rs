@@ -1,0 +1,10 @@
+//! The Switchboard service: admin API, Twilio and VAPI webhooks, the dispatcher, and the CLI's
+//! building blocks. Only this crate knows HTTP.
+
+pub mod app;
+pub mod config;
+pub mod dispatcher;
+pub mod error;
+pub mod metrics;
+pub mod routes;
+pub mod vapi;

@@ -1,0 +1,352 @@
+//! Twilio's webhooks: the voice URL (TwiML routing), status callbacks, the `<Dial action>`, and
+//! the Media Streams route. Every request is checked against `X-Twilio-Signature` before anything
+//! is read or written; a bad signature gets 403 and changes nothing.
+
+use crate::app::AppState;
+use crate::error::ApiError;
+use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::time::Instant;
+use switchboard_core::retry::outcome_of_call_end;
+use switchboard_core::routing::{Route, TwimlContext, decide, twiml_for};
+use switchboard_core::{PendingStatus, SessionId, SessionStatus, signature};
+use switchboard_store::{CallProgress, DialResult, Finish, ProgressApplied};
+
+type Params = Vec<(String, String)>;
+
+fn form_params(body: &[u8]) -> Params {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+fn param<'a>(p: &'a Params, name: &str) -> Option<&'a str> {
+    p.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// Checks `X-Twilio-Signature` over `SWITCHBOARD_PUBLIC_URL` + path + query and the form params.
+fn verify(
+    st: &AppState,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    params: &Params,
+) -> Result<(), ApiError> {
+    let (Some(base), Some(token)) = (
+        st.settings.public_url.as_deref(),
+        st.settings.twilio_auth_token.as_ref(),
+    ) else {
+        return Err(ApiError::unavailable(
+            "twilio_not_configured",
+            "set SWITCHBOARD_PUBLIC_URL and TWILIO_AUTH_TOKEN to accept Twilio webhooks",
+        ));
+    };
+    let url = format!(
+        "{base}{}",
+        uri.path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or(uri.path())
+    );
+    let sig = headers
+        .get("x-twilio-signature")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !sig.is_empty() && signature::validate_form(token.expose(), &url, params, sig) {
+        Ok(())
+    } else {
+        st.metrics
+            .inc("switchboard_twilio_signature_rejected_total", "");
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_signature",
+            "X-Twilio-Signature is missing or does not match",
+        ))
+    }
+}
+
+fn parse_session(raw: &str) -> Result<SessionId, ApiError> {
+    SessionId::parse(raw)
+        .map_err(|_| ApiError::bad_request("invalid_id", "session id must be a UUID"))
+}
+
+fn xml(body: String) -> Response {
+    ([(header::CONTENT_TYPE, "text/xml")], body).into_response()
+}
+
+fn hangup() -> Response {
+    xml(twiml_for(&Route::Hangup, None).unwrap_or_default())
+}
+
+/// `POST /twilio/voice/{session_id}`: TwiML chosen from the session's classification.
+pub async fn voice(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(session): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let started = Instant::now();
+    let out = voice_inner(&st, &headers, &uri, &session, &body).await;
+    st.metrics
+        .observe_webhook("twilio_voice", started.elapsed());
+    out.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn voice_inner(
+    st: &AppState,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    session: &str,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let params = form_params(body);
+    verify(st, headers, uri, &params)?;
+    let sid = parse_session(session)?;
+    let Some((session, pending_status, cls)) = st.store.routing_context(sid).await? else {
+        tracing::warn!(session_id = %sid, "voice webhook for unknown session; hanging up");
+        return Ok(hangup());
+    };
+    if pending_status != PendingStatus::Calling || session.call_status.is_terminal() {
+        tracing::warn!(session_id = %sid, status = %pending_status, "voice webhook for a call no longer in progress; hanging up");
+        return Ok(hangup());
+    }
+    let route = decide(
+        cls.as_ref()
+            .map(|c| (c.classification_type, &c.ivr_actions)),
+        st.settings.ivr_only_policy,
+        st.settings.classify_mode,
+    );
+    let (Some(public_url), Some(sip)) = (
+        st.settings.public_url.as_deref(),
+        st.settings.vapi_sip_uri.as_deref(),
+    ) else {
+        tracing::error!("VAPI_SIP_URI is not configured; cannot bridge");
+        return Ok(hangup());
+    };
+    let ctx = TwimlContext {
+        public_url,
+        session_id: sid,
+        pending_call_id: session.pending_call_id,
+        vapi_sip_uri: sip,
+    };
+    let body = twiml_for(&route, Some(&ctx)).map_err(|e| {
+        tracing::error!(error = %e, "cannot build TwiML");
+        ApiError::internal()
+    })?;
+    st.store
+        .set_routing(
+            sid,
+            route.decision(),
+            param(&params, "AnsweredBy"),
+            st.clock.now(),
+        )
+        .await?;
+    st.metrics.inc(
+        "switchboard_routing_total",
+        &format!("decision=\"{}\"", route.decision()),
+    );
+    Ok(xml(body))
+}
+
+/// `POST /twilio/status/{session_id}`: call progress, applied idempotently; a terminal status
+/// ends the attempt by the retry policy.
+pub async fn status(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(session): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let started = Instant::now();
+    let out = status_inner(&st, &headers, &uri, &session, &body).await;
+    st.metrics
+        .observe_webhook("twilio_status", started.elapsed());
+    out.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn status_inner(
+    st: &AppState,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    session: &str,
+    body: &[u8],
+) -> Result<Response, ApiError> {
+    let params = form_params(body);
+    verify(st, headers, uri, &params)?;
+    let sid = parse_session(session)?;
+    let raw_status = param(&params, "CallStatus").unwrap_or("");
+    let Some(status) = SessionStatus::from_twilio(raw_status) else {
+        return Err(ApiError::bad_request(
+            "invalid_status",
+            "CallStatus is missing or unknown",
+        ));
+    };
+    let int = |name| param(&params, name).and_then(|v| v.parse::<i32>().ok());
+    let progress = CallProgress {
+        status: Some(status),
+        call_sid: param(&params, "CallSid").map(str::to_string),
+        sequence_number: int("SequenceNumber"),
+        duration_seconds: int("CallDuration"),
+        sip_response_code: int("SipResponseCode"),
+        error_code: param(&params, "ErrorCode").map(str::to_string),
+        error_message: param(&params, "ErrorMessage").map(|m| m.chars().take(500).collect()),
+        answered_by: param(&params, "AnsweredBy").map(str::to_string),
+    };
+    let now = st.clock.now();
+    match st.store.apply_call_progress(sid, &progress, now).await? {
+        None => Err(ApiError::not_found("no session with this id")),
+        Some(ProgressApplied::CallSidMismatch) => {
+            tracing::warn!(session_id = %sid, "status callback CallSid does not match the session; ignored");
+            Err(ApiError::conflict(
+                "call_sid_mismatch",
+                "CallSid does not match this session",
+            ))
+        }
+        Some(ProgressApplied::Applied { session, moved }) => {
+            if moved && session.call_status.is_terminal() {
+                st.metrics.inc(
+                    "switchboard_calls_ended_total",
+                    &format!("status=\"{}\"", session.call_status),
+                );
+                let outcome = outcome_of_call_end(
+                    session.call_status,
+                    session.sip_response_code,
+                    session.error_code.as_deref(),
+                    session.routing_decision.as_deref(),
+                    session.sip_bridged,
+                );
+                if let Some(outcome) = outcome {
+                    let finish = Finish {
+                        outcome,
+                        error_code: Some(format!("call_{}", session.call_status)),
+                        error_message: None,
+                    };
+                    st.store
+                        .finish_attempt(sid, &finish, &st.settings.retry, now)
+                        .await?;
+                }
+            }
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+    }
+}
+
+/// `POST /twilio/dial/{session_id}`: the `<Dial action>`; records whether the SIP leg to the
+/// assistant connected, then ends the call.
+pub async fn dial(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    Path(session): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let started = Instant::now();
+    let out = async {
+        let params = form_params(&body);
+        verify(&st, &headers, &uri, &params)?;
+        let sid = parse_session(&session)?;
+        let result = DialResult {
+            dial_call_status: param(&params, "DialCallStatus")
+                .unwrap_or("failed")
+                .to_string(),
+            sip_response_code: param(&params, "DialSipResponseCode").and_then(|v| v.parse().ok()),
+        };
+        if st
+            .store
+            .record_dial_result(sid, &result, st.clock.now())
+            .await?
+            .is_none()
+        {
+            tracing::warn!(session_id = %sid, "dial result for unknown session");
+        }
+        st.metrics.inc(
+            "switchboard_sip_bridge_total",
+            &format!("dial_status=\"{}\"", metric_dial(&result.dial_call_status)),
+        );
+        Ok::<_, ApiError>(hangup())
+    }
+    .await;
+    st.metrics.observe_webhook("twilio_dial", started.elapsed());
+    out.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn metric_dial(s: &str) -> &'static str {
+    match s {
+        "completed" => "completed",
+        "answered" => "answered",
+        "busy" => "busy",
+        "no-answer" => "no-answer",
+        "canceled" => "canceled",
+        _ => "failed",
+    }
+}
+
+/// `GET /twilio/media`: the Media Streams WebSocket. The classifier that listens here is a
+/// separate component (issue #3); until it is wired in, the stream is accepted, its `start` is
+/// checked against a known session, and the socket is closed so Twilio continues with the
+/// fallback `<Dial><Sip>` that follows `<Connect>` — the call still reaches the assistant.
+pub async fn media(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // Twilio signs the wss:// URL of the upgrade (protocols.md B.4); try both schemes.
+    let ok = match (
+        st.settings.public_url.as_deref(),
+        st.settings.twilio_auth_token.as_ref(),
+    ) {
+        (Some(base), Some(token)) => {
+            let sig = headers
+                .get("x-twilio-signature")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let pq = uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or(uri.path());
+            let https = format!("{base}{pq}");
+            let wss = https
+                .replacen("https://", "wss://", 1)
+                .replacen("http://", "ws://", 1);
+            !sig.is_empty()
+                && (signature::validate_form(token.expose(), &wss, &[], sig)
+                    || signature::validate_form(token.expose(), &https, &[], sig))
+        }
+        _ => false,
+    };
+    if !ok {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "invalid_signature",
+            "X-Twilio-Signature is missing or does not match",
+        )
+        .into_response();
+    }
+    ws.on_upgrade(move |mut socket| async move {
+        while let Some(Ok(msg)) = socket.recv().await {
+            let Message::Text(text) = msg else { continue };
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+                st.metrics.inc("switchboard_media_malformed_total", "");
+                continue;
+            };
+            if v.get("event").and_then(|e| e.as_str()) == Some("start") {
+                let sid = v
+                    .pointer("/start/customParameters/session_id")
+                    .and_then(|s| s.as_str())
+                    .and_then(|s| SessionId::parse(s).ok());
+                let known = match sid {
+                    Some(sid) => st.store.get_session(sid).await.ok().flatten().is_some(),
+                    None => false,
+                };
+                if !known {
+                    tracing::warn!("media stream for unknown session; closing");
+                }
+                break;
+            }
+        }
+        let _ = socket.send(Message::Close(None)).await;
+    })
+}
