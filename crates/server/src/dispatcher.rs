@@ -292,7 +292,8 @@ impl Dispatcher {
             .code()
             .map(|c| c.to_string())
             .unwrap_or_else(|| "twilio_unavailable".into());
-        tracing::warn!(session_id = %sid, error = %outcome, "Twilio did not place the call");
+        // Twilio's message may quote the number: log the code only; the message is stored.
+        tracing::warn!(session_id = %sid, code = %code, retryable = outcome.is_retryable(), "Twilio did not place the call");
         self.metrics.inc(
             "switchboard_twilio_errors_total",
             &format!("retryable=\"{}\"", outcome.is_retryable()),

@@ -79,31 +79,42 @@ fn hangup() -> Response {
     xml(twiml_for(&Route::Hangup, None).unwrap_or_default())
 }
 
-/// `POST /twilio/voice/{session_id}`: TwiML chosen from the session's classification.
-pub async fn voice(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path(session): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let started = Instant::now();
-    let out = voice_inner(&st, &headers, &uri, &session, &body).await;
-    st.metrics
-        .observe_webhook("twilio_voice", started.elapsed());
-    out.unwrap_or_else(IntoResponse::into_response)
+/// A Twilio webhook whose signature checked out, for a well-formed session id.
+pub struct Signed {
+    pub session: SessionId,
+    pub params: Params,
 }
 
-async fn voice_inner(
-    st: &AppState,
-    headers: &HeaderMap,
-    uri: &axum::http::Uri,
-    session: &str,
-    body: &[u8],
-) -> Result<Response, ApiError> {
-    let params = form_params(body);
-    verify(st, headers, uri, &params)?;
-    let sid = parse_session(session)?;
+impl axum::extract::FromRequest<AppState> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, st: &AppState) -> Result<Self, ApiError> {
+        let (mut parts, body) = req.into_parts();
+        let uri = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map(|u| u.0.clone())
+            .unwrap_or_else(|| parts.uri.clone());
+        let Path(session): Path<String> = Path::from_request_parts(&mut parts, st)
+            .await
+            .map_err(|_| ApiError::bad_request("invalid_id", "session id must be a UUID"))?;
+        let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
+            ApiError::bad_request("invalid_body", "request body is too large or unreadable")
+        })?;
+        let params = form_params(&bytes);
+        verify(st, &parts.headers, &uri, &params)?;
+        Ok(Signed {
+            session: parse_session(&session)?,
+            params,
+        })
+    }
+}
+
+use axum::extract::FromRequestParts;
+
+/// `POST /twilio/voice/{session_id}`: TwiML chosen from the session's classification.
+pub async fn voice(State(st): State<AppState>, req: Signed) -> Result<Response, ApiError> {
+    let sid = req.session;
     let Some((session, pending_status, cls)) = st.store.routing_context(sid).await? else {
         tracing::warn!(session_id = %sid, "voice webhook for unknown session; hanging up");
         return Ok(hangup());
@@ -139,7 +150,7 @@ async fn voice_inner(
         .set_routing(
             sid,
             route.decision(),
-            param(&params, "AnsweredBy"),
+            param(&req.params, "AnsweredBy"),
             st.clock.now(),
         )
         .await?;
@@ -152,47 +163,25 @@ async fn voice_inner(
 
 /// `POST /twilio/status/{session_id}`: call progress, applied idempotently; a terminal status
 /// ends the attempt by the retry policy.
-pub async fn status(
-    State(st): State<AppState>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path(session): Path<String>,
-    body: axum::body::Bytes,
-) -> Response {
-    let started = Instant::now();
-    let out = status_inner(&st, &headers, &uri, &session, &body).await;
-    st.metrics
-        .observe_webhook("twilio_status", started.elapsed());
-    out.unwrap_or_else(IntoResponse::into_response)
-}
-
-async fn status_inner(
-    st: &AppState,
-    headers: &HeaderMap,
-    uri: &axum::http::Uri,
-    session: &str,
-    body: &[u8],
-) -> Result<Response, ApiError> {
-    let params = form_params(body);
-    verify(st, headers, uri, &params)?;
-    let sid = parse_session(session)?;
-    let raw_status = param(&params, "CallStatus").unwrap_or("");
+pub async fn status(State(st): State<AppState>, req: Signed) -> Result<Response, ApiError> {
+    let (sid, params) = (req.session, &req.params);
+    let raw_status = param(params, "CallStatus").unwrap_or("");
     let Some(status) = SessionStatus::from_twilio(raw_status) else {
         return Err(ApiError::bad_request(
             "invalid_status",
             "CallStatus is missing or unknown",
         ));
     };
-    let int = |name| param(&params, name).and_then(|v| v.parse::<i32>().ok());
+    let int = |name| param(params, name).and_then(|v| v.parse::<i32>().ok());
     let progress = CallProgress {
         status: Some(status),
-        call_sid: param(&params, "CallSid").map(str::to_string),
+        call_sid: param(params, "CallSid").map(str::to_string),
         sequence_number: int("SequenceNumber"),
         duration_seconds: int("CallDuration"),
         sip_response_code: int("SipResponseCode"),
-        error_code: param(&params, "ErrorCode").map(str::to_string),
-        error_message: param(&params, "ErrorMessage").map(|m| m.chars().take(500).collect()),
-        answered_by: param(&params, "AnsweredBy").map(str::to_string),
+        error_code: param(params, "ErrorCode").map(str::to_string),
+        error_message: param(params, "ErrorMessage").map(|m| m.chars().take(500).collect()),
+        answered_by: param(params, "AnsweredBy").map(str::to_string),
     };
     let now = st.clock.now();
     match st.store.apply_call_progress(sid, &progress, now).await? {
@@ -235,41 +224,47 @@ async fn status_inner(
 
 /// `POST /twilio/dial/{session_id}`: the `<Dial action>`; records whether the SIP leg to the
 /// assistant connected, then ends the call.
-pub async fn dial(
+pub async fn dial(State(st): State<AppState>, req: Signed) -> Result<Response, ApiError> {
+    let result = DialResult {
+        dial_call_status: param(&req.params, "DialCallStatus")
+            .unwrap_or("failed")
+            .to_string(),
+        sip_response_code: param(&req.params, "DialSipResponseCode").and_then(|v| v.parse().ok()),
+    };
+    if st
+        .store
+        .record_dial_result(req.session, &result, st.clock.now())
+        .await?
+        .is_none()
+    {
+        tracing::warn!(session_id = %req.session, "dial result for unknown session");
+    }
+    st.metrics.inc(
+        "switchboard_sip_bridge_total",
+        &format!("dial_status=\"{}\"", metric_dial(&result.dial_call_status)),
+    );
+    Ok(hangup())
+}
+
+/// Records each webhook's handling time (signature check included) by route.
+pub async fn observe_latency(
     State(st): State<AppState>,
-    headers: HeaderMap,
-    OriginalUri(uri): OriginalUri,
-    Path(session): Path<String>,
-    body: axum::body::Bytes,
+    path: Option<axum::extract::MatchedPath>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
 ) -> Response {
     let started = Instant::now();
-    let out = async {
-        let params = form_params(&body);
-        verify(&st, &headers, &uri, &params)?;
-        let sid = parse_session(&session)?;
-        let result = DialResult {
-            dial_call_status: param(&params, "DialCallStatus")
-                .unwrap_or("failed")
-                .to_string(),
-            sip_response_code: param(&params, "DialSipResponseCode").and_then(|v| v.parse().ok()),
-        };
-        if st
-            .store
-            .record_dial_result(sid, &result, st.clock.now())
-            .await?
-            .is_none()
-        {
-            tracing::warn!(session_id = %sid, "dial result for unknown session");
-        }
-        st.metrics.inc(
-            "switchboard_sip_bridge_total",
-            &format!("dial_status=\"{}\"", metric_dial(&result.dial_call_status)),
-        );
-        Ok::<_, ApiError>(hangup())
-    }
-    .await;
-    st.metrics.observe_webhook("twilio_dial", started.elapsed());
-    out.unwrap_or_else(IntoResponse::into_response)
+    let resp = next.run(req).await;
+    let route = match path.as_ref().map(|p| p.as_str()) {
+        Some("/twilio/voice/{session_id}") => "twilio_voice",
+        Some("/twilio/status/{session_id}") => "twilio_status",
+        Some("/twilio/dial/{session_id}") => "twilio_dial",
+        Some("/vapi/webhook") => "vapi_webhook",
+        Some("/vapi/pending-calls/{id}") => "vapi_data",
+        _ => "other",
+    };
+    st.metrics.observe_webhook(route, started.elapsed());
+    resp
 }
 
 fn metric_dial(s: &str) -> &'static str {

@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use std::time::Instant;
 use subtle::ConstantTimeEq;
 use switchboard_core::PendingCallId;
 use switchboard_core::retry::AttemptOutcome;
@@ -59,20 +58,14 @@ pub async fn get_pending_call(
     State(st): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Response {
-    let started = Instant::now();
-    let result = async {
-        authorised(&st, &headers)?;
-        let id = crate::routes::admin::parse_pending_id(&id)?;
-        let reader = PendingReader::new(&st.store);
-        match reader.get(id).await? {
-            Some(p) => Ok(Json(vapi::assistant_view(&p)).into_response()),
-            None => Err(ApiError::not_found("no pending call with this id")),
-        }
+) -> Result<Response, ApiError> {
+    authorised(&st, &headers)?;
+    let id = crate::routes::admin::parse_pending_id(&id)?;
+    let reader = PendingReader::new(&st.store);
+    match reader.get(id).await? {
+        Some(p) => Ok(Json(vapi::assistant_view(&p)).into_response()),
+        None => Err(ApiError::not_found("no pending call with this id")),
     }
-    .await;
-    st.metrics.observe_webhook("vapi_data", started.elapsed());
-    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `POST /vapi/webhook`: VAPI's server URL.
@@ -80,12 +73,8 @@ pub async fn webhook(
     State(st): State<AppState>,
     headers: HeaderMap,
     body: axum::body::Bytes,
-) -> Response {
-    let started = Instant::now();
-    let result = handle(&st, &headers, &body).await;
-    st.metrics
-        .observe_webhook("vapi_webhook", started.elapsed());
-    result.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Response, ApiError> {
+    handle(&st, &headers, &body).await
 }
 
 async fn handle(st: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
