@@ -70,18 +70,24 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             routes::admin::require_token,
         ));
-    Router::new()
-        .route("/api/v1/openapi.json", get(routes::admin::openapi))
-        .nest("/api/v1", admin)
+    let webhooks = Router::new()
         .route("/twilio/voice/{session_id}", post(routes::twilio::voice))
         .route("/twilio/status/{session_id}", post(routes::twilio::status))
         .route("/twilio/dial/{session_id}", post(routes::twilio::dial))
-        .route("/twilio/media", get(routes::twilio::media))
         .route(
             "/vapi/pending-calls/{id}",
             get(routes::vapi::get_pending_call),
         )
         .route("/vapi/webhook", post(routes::vapi::webhook))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::twilio::observe_latency,
+        ));
+    Router::new()
+        .route("/api/v1/openapi.json", get(routes::admin::openapi))
+        .nest("/api/v1", admin)
+        .merge(webhooks)
+        .route("/twilio/media", get(routes::twilio::media))
         .route("/healthz", get(routes::ops::healthz))
         .route("/readyz", get(routes::ops::readyz))
         .route("/metrics", get(routes::ops::metrics))

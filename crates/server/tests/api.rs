@@ -924,3 +924,150 @@ async fn twilio_rejection_fails_the_attempt_with_its_code(b: Backend) {
     assert_eq!(p["call_status"], "retry_scheduled");
     assert_eq!(p["attempt_count"], 0);
 }
+
+/// Checks `value` against a schema summary from VAPI's OpenAPI document: only known properties,
+/// required ones present, declared JSON types respected.
+fn conforms(schemas: &Value, name: &str, value: &Value) -> Result<(), String> {
+    let s = &schemas[name];
+    let obj = value.as_object().ok_or(format!("{name}: not an object"))?;
+    for r in s["required"].as_array().unwrap() {
+        if !obj.contains_key(r.as_str().unwrap()) {
+            return Err(format!("{name}: missing required `{r}`"));
+        }
+    }
+    for (k, v) in obj {
+        let prop = s["properties"]
+            .get(k)
+            .ok_or(format!("{name}: unknown property `{k}`"))?;
+        let ok = match prop.get("type").and_then(Value::as_str) {
+            Some("string") => v.is_string(),
+            Some("object") => v.is_object(),
+            Some("array") => v.is_array(),
+            Some("boolean") => v.is_boolean(),
+            Some("number") => v.is_number(),
+            _ => true,
+        };
+        if !ok {
+            return Err(format!("{name}.{k}: wrong type"));
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vapi_responses_conform_to_vapis_openapi() {
+    let schemas: Value =
+        serde_json::from_str(include_str!("fixtures/vapi-response-schemas.json")).unwrap();
+    let app = spawn_app(Backend::Sqlite).await;
+    let p = app.create_pending("+14155550300").await;
+    let id = p["id"].as_str().unwrap();
+    let v: Value = app
+        .vapi_post(json!({"message": {"type": "assistant-request", "call": {"assistantOverrides": {"variableValues": {"pendingcallid": id}}}}}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    conforms(&schemas, "ServerMessageResponseAssistantRequest", &v).unwrap();
+    conforms(&schemas, "AssistantOverrides", &v["assistantOverrides"]).unwrap();
+    let v: Value = app
+        .vapi_post(json!({"message": {"type": "tool-calls", "toolCallList": [
+            {"id": "a", "type": "function", "function": {"name": "get_pending_call", "arguments": {"pending_call_id": id}}},
+            {"id": "b", "type": "function", "function": {"name": "nope", "arguments": {}}}]}}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    conforms(&schemas, "ServerMessageResponseToolCalls", &v).unwrap();
+    for r in v["results"].as_array().unwrap() {
+        conforms(&schemas, "ToolCallResult", r).unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_mode_streams_both_tracks_while_the_assistant_talks() {
+    let app = spawn_app_with(Backend::Sqlite, &[("SWITCHBOARD_CLASSIFY_MODE", "observe")]).await;
+    let (pid, sid, csid) = dialled(&app, "+14155550310").await;
+    let (_, _, body) = voice(&app, &sid, &csid).await;
+    let tree = parse_xml(&body);
+    assert_eq!(tree.children[0].name, "Start", "{body}");
+    let stream = &tree.children[0].children[0];
+    assert!(
+        stream
+            .attrs
+            .contains(&("track".into(), "both_tracks".into()))
+    );
+    assert_eq!(tree.children[1].name, "Dial");
+    assert_eq!(
+        tree.children[1].children[0].text,
+        format!("{VAPI_SIP}?X-pendingcallid={pid}")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_report_cache_routing_and_latency() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.admin_put(
+        "/api/v1/classifications/+14155550320",
+        json!({"classification_type": "human"}),
+    )
+    .await;
+    let (_, sid, csid) = dialled(&app, "+14155550320").await;
+    voice(&app, &sid, &csid).await;
+    dialled(&app, "+14155550321").await;
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.addr))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("switchboard_classification_cache_total{result=\"hit\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("switchboard_classification_cache_total{result=\"miss\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("switchboard_routing_total{decision=\"bridge\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("switchboard_webhook_latency_ms_count{route=\"twilio_voice\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("switchboard_pending_calls{status=\"calling\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("switchboard_dispatcher_lag_seconds"),
+        "{text}"
+    );
+    let r = app
+        .http
+        .get(format!("{}/readyz", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .http
+        .get(format!("{}/healthz", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .http
+        .get(format!("{}/no/such/route", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "not_found");
+}
