@@ -10,7 +10,6 @@
 //! throwaway cluster like the tests do.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use common::*;
