@@ -181,7 +181,9 @@ pub struct TwilioClient {
     retry: RetryPolicy,
 }
 
-/// The form of a create request, in the order twilio-python writes it.
+/// The form of a create request, in the order twilio-python writes it (protocols.md A.2).
+/// `Method` and `StatusCallbackMethod` stay at Twilio's default, POST, and are not sent, as
+/// twilio-python does when they are not given.
 pub fn create_form(c: &CreateCall) -> Vec<(&'static str, String)> {
     let mut f = vec![
         ("To", c.to.clone()),
@@ -191,7 +193,6 @@ pub fn create_form(c: &CreateCall) -> Vec<(&'static str, String)> {
     for e in ["initiated", "ringing", "answered", "completed"] {
         f.push(("StatusCallbackEvent", e.to_string()));
     }
-    f.push(("StatusCallbackMethod", "POST".into()));
     if let Some(t) = c.timeout_secs {
         f.push(("Timeout", t.to_string()));
     }
@@ -199,7 +200,6 @@ pub fn create_form(c: &CreateCall) -> Vec<(&'static str, String)> {
         f.push(("TimeLimit", t.to_string()));
     }
     f.push(("Url", c.url.clone()));
-    f.push(("Method", "POST".into()));
     f
 }
 
