@@ -23,10 +23,13 @@ struct Seen {
     body: String,
 }
 
+/// A scripted answer: status, extra headers, body.
+type Scripted = (u16, Vec<(&'static str, String)>, String);
+
 #[derive(Clone, Default)]
 struct Recorder {
     seen: Arc<Mutex<Vec<Seen>>>,
-    script: Arc<Mutex<Vec<(u16, Vec<(&'static str, String)>, String)>>>,
+    script: Arc<Mutex<Vec<Scripted>>>,
 }
 
 async fn record(
