@@ -506,6 +506,29 @@ mod tests {
     }
 
     #[test]
+    fn toml_file_is_read_and_unknown_keys_are_rejected() {
+        let dir = std::env::temp_dir().join(format!("sb-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.toml");
+        std::fs::write(
+            &good,
+            "switchboard_max_in_flight = 7\nSWITCHBOARD_CLASSIFY_MODE = \"observe\"\n",
+        )
+        .unwrap();
+        let src = Source::from_env(Some(good.to_str().unwrap())).unwrap();
+        assert_eq!(src.get("SWITCHBOARD_MAX_IN_FLIGHT"), Some("7"));
+        assert_eq!(src.get("SWITCHBOARD_CLASSIFY_MODE"), Some("observe"));
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, "max_inflight = 7\n").unwrap();
+        let e = Source::from_env(Some(bad.to_str().unwrap())).err().unwrap();
+        assert!(e.to_string().contains("unknown key `max_inflight`"), "{e}");
+        let e = Source::from_env(Some("/nonexistent/switchboard.toml"))
+            .err()
+            .unwrap();
+        assert!(e.to_string().starts_with("cannot read config file"), "{e}");
+    }
+
+    #[test]
     fn secrets_do_not_print() {
         let s = Settings::load(&Source::from_pairs(&[
             ("SWITCHBOARD_API_TOKEN", "super-secret-token-123"),

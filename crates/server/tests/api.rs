@@ -1071,3 +1071,94 @@ async fn metrics_report_cache_routing_and_latency() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "not_found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_limit_caps_claims_across_passes() {
+    let app = spawn_app_with(Backend::Sqlite, &[("SWITCHBOARD_MAX_IN_FLIGHT", "2")]).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(
+            app.create_pending(&format!("+1415555040{i}")).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(app.state.dispatcher.run_once().await.unwrap().claimed, 2);
+    assert_eq!(
+        app.state.dispatcher.run_once().await.unwrap().claimed,
+        0,
+        "two calls still on the line"
+    );
+    // one call ends: one slot frees up
+    let calling: Vec<&String> = {
+        let mut v = Vec::new();
+        for id in &ids {
+            if app.pending(id).await["call_status"] == "calling" {
+                v.push(id);
+            }
+        }
+        v
+    };
+    let s = app.sessions(calling[0]).await.remove(0);
+    app.status_callback(
+        s["id"].as_str().unwrap(),
+        s["call_id"].as_str().unwrap(),
+        "no-answer",
+        2,
+        &[],
+    )
+    .await;
+    assert_eq!(app.state.dispatcher.run_once().await.unwrap().claimed, 1);
+    assert_eq!(app.twilio.recorded().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_are_paced_to_the_configured_rate() {
+    let app = spawn_app_with(Backend::Sqlite, &[("SWITCHBOARD_CALLS_PER_SECOND", "5")]).await;
+    for i in 0..4 {
+        app.create_pending(&format!("+1415555041{i}")).await;
+    }
+    app.state.dispatcher.run_once().await.unwrap();
+    let mut at: Vec<std::time::Instant> = app.twilio.recorded().iter().map(|r| r.at).collect();
+    at.sort();
+    assert_eq!(at.len(), 4);
+    for w in at.windows(2) {
+        // 5 per second: 200 ms apart (allowing scheduler slack below, never bursts).
+        assert!(
+            w[1] - w[0] >= std::time::Duration::from_millis(150),
+            "calls {:?} apart",
+            w[1] - w[0]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_twilio_settings_nothing_is_dialled_and_dispatch_says_why() {
+    let app = spawn_app_with(Backend::Sqlite, &[("TWILIO_ACCOUNT_SID", "")]).await;
+    let p = app.create_pending("+14155550420").await;
+    let r = app
+        .admin_post(
+            &format!(
+                "/api/v1/pending-calls/{}/dispatch",
+                p["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 503);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "twilio_not_configured");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("TWILIO_ACCOUNT_SID")
+    );
+    assert_eq!(app.state.dispatcher.run_once().await.unwrap().claimed, 0);
+    assert_eq!(
+        app.pending(p["id"].as_str().unwrap()).await["call_status"],
+        "pending",
+        "nothing claimed"
+    );
+}

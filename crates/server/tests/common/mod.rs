@@ -27,6 +27,7 @@ pub use switchboard_store::testing::{Backend, fresh_database};
 /// One recorded request to the fake Twilio.
 #[derive(Debug, Clone)]
 pub struct Recorded {
+    pub at: std::time::Instant,
     pub path: String,
     pub headers: HeaderMap,
     pub body: String,
@@ -62,6 +63,7 @@ async fn fake_create(
 ) -> (StatusCode, axum::Json<Value>) {
     let path = "/2010-04-01/Accounts/{sid}/Calls.json".to_string();
     f.requests.lock().unwrap().push(Recorded {
+        at: std::time::Instant::now(),
         path,
         headers,
         body,
