@@ -2,13 +2,15 @@
 //! (which moves the pending call by the retry policy).
 
 use crate::codec::{RowGet, id, ts};
-use crate::records::{Classification, PendingCall, Session, pending_columns, session_columns};
-use crate::{Result, Store, begin_write, with_db};
+use crate::records::{PendingCall, Session, pending_columns, session_columns};
+use crate::{Result, Store, begin_write, corrupt, with_db};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 use switchboard_core::retry::{AttemptOutcome, RetryPolicy};
-use switchboard_core::{PendingCallId, PendingStatus, SessionId, SessionStatus};
+use switchboard_core::{
+    ClassificationType, IvrActions, PendingCallId, PendingStatus, SessionId, SessionStatus,
+};
 
 /// One observation of call progress (a status callback or the REST response).
 #[derive(Debug, Clone, Default)]
@@ -87,23 +89,45 @@ impl Store {
         })
     }
 
-    /// Everything the voice webhook needs to choose TwiML: the session, its pending call's status,
-    /// and the classification stored on the session at claim time.
+    /// Everything the voice webhook needs to choose TwiML, in one round trip: the session, its
+    /// pending call's status, and the classification stored on the session at claim time.
     pub async fn routing_context(
         &self,
         sid: SessionId,
-    ) -> Result<Option<(Session, PendingStatus, Option<Classification>)>> {
-        let Some(session) = self.get_session(sid).await? else {
-            return Ok(None);
-        };
-        let Some(pending) = self.get_pending_call(session.pending_call_id).await? else {
-            return Ok(None);
-        };
-        let cls = match session.classification_id {
-            Some(cid) => self.get_classification_by_id(cid).await?,
-            None => None,
-        };
-        Ok(Some((session, pending.call_status, cls)))
+    ) -> Result<
+        Option<(
+            Session,
+            PendingStatus,
+            Option<(ClassificationType, IvrActions)>,
+        )>,
+    > {
+        with_db!(self, |pool, d| {
+            let row = sqlx::query(concat!(
+                "SELECT x.*, p.call_status AS p_status, c.classification_type AS c_type, c.ivr_actions AS c_actions \
+                 FROM (SELECT ",
+                session_columns!(),
+                " FROM call_sessions WHERE id = $1) x \
+                 JOIN pending_calls p ON p.id = x.pending_call_id \
+                 LEFT JOIN call_classifications c ON c.id = x.classification_id"
+            ))
+            .bind(id(sid.0))
+            .fetch_optional(pool)
+            .await?;
+            let Some(row) = row else { return Ok(None) };
+            let session = Session::from_row(&row)?;
+            let status: PendingStatus = row.text("p_status")?.parse().map_err(corrupt)?;
+            let cls = match row.opt_text("c_type")? {
+                None => None,
+                Some(t) => {
+                    let actions = row.opt_json("c_actions")?.unwrap_or(Value::Array(vec![]));
+                    Some((
+                        t.parse().map_err(corrupt)?,
+                        serde_json::from_value(actions).map_err(corrupt)?,
+                    ))
+                }
+            };
+            Ok(Some((session, status, cls)))
+        })
     }
 
     /// Records the CallSid Twilio returned for a session. Status callbacks may have arrived first

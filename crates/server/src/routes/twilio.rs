@@ -124,8 +124,7 @@ pub async fn voice(State(st): State<AppState>, req: Signed) -> Result<Response, 
         return Ok(hangup());
     }
     let route = decide(
-        cls.as_ref()
-            .map(|c| (c.classification_type, &c.ivr_actions)),
+        cls.as_ref().map(|(t, a)| (*t, a)),
         st.settings.ivr_only_policy,
         st.settings.classify_mode,
     );
