@@ -2,6 +2,8 @@
 //! authenticated the way twilio-python sends them (protocols.md A.1–A.5); both documented error
 //! shapes are parsed. Only this crate knows Twilio's REST wire format.
 
+pub mod media;
+
 use base64::Engine;
 use serde::Deserialize;
 use std::fmt;
