@@ -13,6 +13,7 @@ use switchboard_core::retry::outcome_of_call_end;
 use switchboard_core::routing::{Route, TwimlContext, decide, twiml_for};
 use switchboard_core::{PendingStatus, SessionId, SessionStatus, signature};
 use switchboard_store::{CallProgress, DialResult, Finish, ProgressApplied};
+use switchboard_twilio::media;
 
 type Params = Vec<(String, String)>;
 
@@ -320,24 +321,46 @@ pub async fn media(
         .into_response();
     }
     ws.on_upgrade(move |mut socket| async move {
+        // Bounded: a stream that never sends `start` is closed after a few messages.
+        let mut before_start = 0;
         while let Some(Ok(msg)) = socket.recv().await {
             let Message::Text(text) = msg else { continue };
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
-                st.metrics.inc("switchboard_media_malformed_total", "");
-                continue;
-            };
-            if v.get("event").and_then(|e| e.as_str()) == Some("start") {
-                let sid = v
-                    .pointer("/start/customParameters/session_id")
-                    .and_then(|s| s.as_str())
-                    .and_then(|s| SessionId::parse(s).ok());
-                let known = match sid {
-                    Some(sid) => st.store.get_session(sid).await.ok().flatten().is_some(),
-                    None => false,
-                };
-                if !known {
-                    tracing::warn!("media stream for unknown session; closing");
+            match media::parse(&text) {
+                Err(e) => {
+                    st.metrics.inc("switchboard_media_malformed_total", "");
+                    tracing::debug!(error = %e, "malformed media stream message");
                 }
+                Ok(media::Inbound::Start { start, .. }) => {
+                    let sid = start
+                        .custom_parameters
+                        .get("session_id")
+                        .and_then(|s| SessionId::parse(s).ok());
+                    let session = match sid {
+                        Some(sid) => st.store.get_session(sid).await.ok().flatten(),
+                        None => None,
+                    };
+                    match session {
+                        Some(s) if s.call_id.as_deref().is_none_or(|c| c == start.call_sid) => {
+                            st.metrics
+                                .inc("switchboard_media_streams_total", "result=\"accepted\"");
+                        }
+                        _ => {
+                            st.metrics.inc(
+                                "switchboard_media_streams_total",
+                                "result=\"unknown_session\"",
+                            );
+                            tracing::warn!(
+                                "media stream for an unknown or mismatched session; closing"
+                            );
+                        }
+                    }
+                    break;
+                }
+                Ok(media::Inbound::Stop { .. }) => break,
+                Ok(_) => {}
+            }
+            before_start += 1;
+            if before_start > 10 {
                 break;
             }
         }
