@@ -117,6 +117,22 @@ impl Application {
         store: Store,
         clock: Clock,
     ) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot listen on {} (SWITCHBOARD_LISTEN): {e}",
+                settings.listen
+            )
+        })?;
+        Self::build_with_listener(settings, store, clock, listener)
+    }
+
+    /// Builds on an already bound listener (the demo needs its address before the settings).
+    pub fn build_with_listener(
+        settings: Settings,
+        store: Store,
+        clock: Clock,
+        listener: TcpListener,
+    ) -> anyhow::Result<Application> {
         let metrics = Arc::new(Metrics::default());
         let settings = Arc::new(settings);
         let dispatcher = Arc::new(Dispatcher::new(
@@ -125,12 +141,6 @@ impl Application {
             metrics.clone(),
             clock.clone(),
         )?);
-        let listener = TcpListener::bind(settings.listen).await.map_err(|e| {
-            anyhow::anyhow!(
-                "cannot listen on {} (SWITCHBOARD_LISTEN): {e}",
-                settings.listen
-            )
-        })?;
         Ok(Application {
             state: AppState {
                 settings,

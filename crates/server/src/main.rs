@@ -36,11 +36,37 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Run the whole system against a simulated telephone world (no credentials needed):
+    /// the service, a Twilio stand-in, 50+ clinics and a VAPI stand-in, on loopback.
+    Demo {
+        /// Use only the first N clinics of the world.
+        #[arg(long)]
+        clinics: Option<usize>,
+        /// Pending calls inserted per simulated day.
+        #[arg(long, default_value_t = 60)]
+        calls: usize,
+        /// Simulated days to replay (an accelerated clock; shows the 30-day cache and relearning).
+        #[arg(long, default_value_t = 1)]
+        days: u32,
+        /// Random seed (the same seed replays the same world).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 200.0)]
+        speed: f64,
+        /// A world file (TOML) instead of the default world.
+        #[arg(long)]
+        world: Option<String>,
+        /// Keep the service and simulators up afterwards (Ctrl-C to stop).
+        #[arg(long)]
+        serve: bool,
+    },
 }
 
-fn init_tracing(json: bool) {
+fn init_tracing(json: bool, default_level: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -63,7 +89,13 @@ async fn main() -> ExitCode {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    init_tracing(settings.log_json);
+    // The demo prints a summary; only problems belong on its stderr.
+    let level = if matches!(cli.command, Command::Demo { .. }) {
+        "warn"
+    } else {
+        "info"
+    };
+    init_tracing(settings.log_json, level);
     match run(cli.command, settings).await {
         Ok(code) => code,
         Err(e) => fail(format!("{e:#}")),
@@ -72,6 +104,48 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Demo {
+            clinics,
+            calls,
+            days,
+            seed,
+            speed,
+            world,
+            serve,
+        } => {
+            if calls == 0 || days == 0 || speed.is_nan() || speed <= 0.0 {
+                anyhow::bail!("--calls, --days and --speed must be greater than 0");
+            }
+            let opts = switchboard::demo::DemoOptions {
+                clinics,
+                calls,
+                days,
+                seed,
+                speed,
+                world,
+                database: None,
+                progress: true,
+            };
+            let demo = switchboard::demo::Demo::start(&opts).await?;
+            eprintln!(
+                "demo: service {} · carrier (Twilio stand-in) {} · {} clinics · {} calls/day × {} day(s)",
+                demo.app_url,
+                demo.carrier_url,
+                demo.world.clinics.len(),
+                calls,
+                days
+            );
+            let summary = demo.run(&opts).await?;
+            println!("{}", summary.render());
+            if serve {
+                eprintln!(
+                    "serving: admin API {}/api/v1 (bearer {}), Ctrl-C to stop",
+                    demo.app_url, demo.api_token
+                );
+                let _ = tokio::signal::ctrl_c().await;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Migrate => {
             let store = Store::connect(&settings.database_url).await?;
             let report = store.migrate().await?;
