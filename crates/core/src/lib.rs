@@ -4,6 +4,7 @@
 
 pub mod classification;
 pub mod ids;
+pub mod learning;
 pub mod phone;
 pub mod retry;
 pub mod routing;

@@ -179,6 +179,7 @@ impl Demo {
             secret: vapi_secret,
             sip_user: "clinic-agent".into(),
             clock: sim_clock,
+            carrier_base: Some(carrier_url.clone()),
         });
         let (cr, vr) = (carrier.router(), vapi.router());
         tokio::spawn(async move { axum::serve(carrier_l, cr).await });
@@ -200,9 +201,17 @@ impl Demo {
 
     /// Inserts `n` pending calls for today, spread over the world's clinics.
     pub async fn insert_day(&self, n: usize, day: u32) -> anyhow::Result<()> {
+        let clinics: Vec<usize> = (0..n)
+            .map(|i| (i + day as usize * 7) % self.world.clinics.len())
+            .collect();
+        self.insert_calls(&clinics, day).await
+    }
+
+    /// Inserts one pending call for today at each of the given clinics (indexes into the world).
+    pub async fn insert_calls(&self, clinics: &[usize], day: u32) -> anyhow::Result<()> {
         let now = self.clock.now();
-        for i in 0..n {
-            let c = &self.world.clinics[(i + day as usize * 7) % self.world.clinics.len()];
+        for (i, &ci) in clinics.iter().enumerate() {
+            let c = &self.world.clinics[ci];
             let tz: chrono_tz::Tz = c.timezone.parse()?;
             let local = now
                 .with_timezone(&tz)

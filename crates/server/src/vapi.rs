@@ -128,6 +128,41 @@ pub fn assistant_request_response(p: &PendingCall, assistant_id: Option<&str>) -
     out
 }
 
+/// The keys the assistant pressed with VAPI's `dtmf` tool, with their time from the start of the
+/// assistant's call (ms), from the report's `artifact.messages` (tool-call messages carry
+/// `secondsFromStart`).
+pub fn dtmf_presses(message: &Value) -> Vec<(u32, String)> {
+    let messages = message
+        .pointer("/artifact/messages")
+        .or_else(|| message.get("messages"))
+        .and_then(Value::as_array);
+    let mut out = Vec::new();
+    for m in messages.into_iter().flatten() {
+        let at = m
+            .get("secondsFromStart")
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0);
+        for call in m
+            .get("toolCalls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(tc) = parse_tool_call(call) else {
+                continue;
+            };
+            if tc.name != "dtmf" {
+                continue;
+            }
+            if let Some(keys) = tc.arguments.get("keys").and_then(Value::as_str) {
+                out.push(((at * 1000.0).round().max(0.0) as u32, keys.to_string()));
+            }
+        }
+    }
+    out.sort_by_key(|(t, _)| *t);
+    out
+}
+
 /// End reasons that mean the assistant held a conversation that ended normally.
 const CONVERSATION_ENDED: &[&str] = &[
     "assistant-ended-call",
@@ -180,6 +215,17 @@ mod tests {
         assert_eq!(tool_calls(&schema)[0].arguments["pending_call_id"], "x");
         assert_eq!(tool_calls(&docs)[0].arguments["pending_call_id"], "y");
         assert_eq!(tool_calls(&nested)[0].id, "t3");
+    }
+
+    #[test]
+    fn dtmf_tool_calls_are_read_from_the_artifact() {
+        let m = json!({"artifact": {"messages": [
+            {"role": "bot", "message": "hello", "secondsFromStart": 1.0},
+            {"role": "tool_calls", "secondsFromStart": 6.52, "toolCalls": [{"id": "a", "type": "function", "function": {"name": "dtmf", "arguments": "{\"keys\":\"w2\"}"}}]},
+            {"role": "tool_calls", "secondsFromStart": 3.0, "toolCalls": [{"id": "b", "type": "function", "function": {"name": "get_pending_call", "arguments": "{}"}}]}
+        ]}});
+        assert_eq!(dtmf_presses(&m), vec![(6520, "w2".to_string())]);
+        assert!(dtmf_presses(&json!({})).is_empty());
     }
 
     #[test]

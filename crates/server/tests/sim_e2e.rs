@@ -67,6 +67,23 @@ name = "Gone Clinic"
 phone = "+13125550007"
 timezone = "America/Chicago"
 kind = "disconnected"
+
+[[clinic]]
+name = "Changing Clinic"
+phone = "+13125550008"
+timezone = "America/Chicago"
+kind = "menu"
+answer_probability = 1.0
+ring_seconds = 3.0
+menu_changes_on_day = 1
+[[clinic.menu]]
+prompt = "Thank you for calling. For scheduling press 2. For billing press 3."
+prompt_seconds = 6.0
+options = [{ digit = "2", label = "scheduling", leads = "person" }, { digit = "3", label = "billing", leads = "voicemail" }]
+[[clinic.changed_menu]]
+prompt = "Our menu has changed. For billing press 2. For scheduling press 4."
+prompt_seconds = 6.0
+options = [{ digit = "2", label = "billing", leads = "voicemail" }, { digit = "4", label = "scheduling", leads = "person" }]
 "#;
 
 async fn demo() -> Demo {
@@ -125,7 +142,7 @@ async fn every_clinic_kind_ends_where_it_should() {
     )
     .await;
     seed(&d, "+13125550003", ClassificationType::IvrOnly, vec![]).await;
-    d.insert_day(7, 0).await.unwrap();
+    d.insert_calls(&[0, 1, 2, 3, 4, 5, 6], 0).await.unwrap();
     d.run_day().await.unwrap();
 
     let all = d
@@ -227,16 +244,108 @@ async fn every_clinic_kind_ends_where_it_should() {
     assert_eq!(s.classification_hits, 2, "the two pre-classified clinics");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unknown_menu_is_streamed_then_bridged_and_retried() {
-    let d = demo().await;
-    // No classification: the call goes through the Media Streams route, then the fallback dial.
-    d.insert_day(2, 0).await.unwrap();
+async fn day(d: &Demo, clinics: &[usize], n: u32) {
+    d.day.store(n, std::sync::atomic::Ordering::SeqCst);
+    d.insert_calls(clinics, n).await.unwrap();
     d.run_day().await.unwrap();
-    let records = d.carrier.records();
-    let first = records.iter().find(|r| r.to == "+13125550002").unwrap();
+    d.clock.advance(Duration::days(1));
+}
+
+async fn active(d: &Demo, phone: &str) -> Option<switchboard_store::Classification> {
+    d.store
+        .active_classification(&E164::parse(phone).unwrap(), d.clock.now())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_menu_is_learned_on_the_first_call_and_replayed_on_the_next() {
+    let d = demo().await;
+    day(&d, &[1], 0).await;
+    // First call: unknown number → Media Streams route → the assistant navigates with dtmf → person.
+    let first = d
+        .carrier
+        .records()
+        .into_iter()
+        .find(|r| r.to == "+13125550002")
+        .unwrap();
     assert!(first.streams >= 1, "a real WebSocket stream was opened");
     assert_eq!(first.bridged_to.as_deref(), Some("menu"));
+    let learned = active(&d, "+13125550002")
+        .await
+        .expect("learned from the call");
+    assert_eq!(
+        learned.classification_type,
+        ClassificationType::IvrThenHuman
+    );
+    assert_eq!(learned.source, "observed");
+    assert_eq!(
+        learned
+            .ivr_actions
+            .steps()
+            .iter()
+            .map(|s| s.digits.as_str())
+            .collect::<String>(),
+        "2"
+    );
+    assert!(learned.source_session_id.is_some());
+    // Next call: replayed from the cache; the assistant joins a person and presses nothing.
+    day(&d, &[1], 1).await;
+    let records: Vec<_> = d
+        .carrier
+        .records()
+        .into_iter()
+        .filter(|r| r.to == "+13125550002")
+        .collect();
+    assert_eq!(records.len(), 2);
+    let second = &records[1];
+    assert_eq!(second.bridged_to.as_deref(), Some("person"));
+    assert_eq!(second.streams, 0, "no listening needed");
+    assert_eq!(
+        second
+            .digits_pressed
+            .iter()
+            .map(|(_, c)| *c)
+            .collect::<String>(),
+        "2"
+    );
+    let vapi = d.vapi.calls();
+    assert!(vapi.last().unwrap().dtmf.is_empty());
+    assert!(vapi.iter().all(|c| c.success));
+    let verified = active(&d, "+13125550002").await.unwrap();
+    assert_eq!(verified.success_count, 1);
+    assert!(verified.last_verified_at.is_some());
+    assert!(d.carrier.application_errors().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_menu_is_detected_and_relearned() {
+    let d = demo().await;
+    day(&d, &[7], 0).await;
+    let old = active(&d, "+13125550008").await.unwrap();
+    assert_eq!(old.ivr_actions.steps()[0].digits, "2");
+    // Day 1 the menu changes: the replayed "2" now reaches billing (voicemail). The report says the
+    // assistant met a machine, so the path is deactivated; the same day's retry listens again and
+    // relearns the new key.
+    day(&d, &[7], 1).await;
+    let old = d
+        .store
+        .get_classification_by_id(old.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!old.is_active, "stale path deactivated");
+    assert_eq!(old.failure_count, 1);
+    assert_eq!(
+        old.deactivation_reason.as_deref(),
+        Some("replay_did_not_reach_a_person")
+    );
+    let new = active(&d, "+13125550008").await.expect("relearned");
+    assert_ne!(new.id, old.id);
+    assert_eq!(new.ivr_actions.steps()[0].digits, "4");
+    // Day 2: the new path is replayed and verified.
+    day(&d, &[7], 2).await;
+    assert_eq!(active(&d, "+13125550008").await.unwrap().success_count, 1);
     let all = d
         .store
         .list_pending_calls(&PendingFilter {
@@ -245,15 +354,9 @@ async fn an_unknown_menu_is_streamed_then_bridged_and_retried() {
         })
         .await
         .unwrap();
-    let menu = all
-        .iter()
-        .find(|p| p.phone_e164.as_deref() == Some("+13125550002"))
-        .unwrap();
-    assert_eq!(
-        menu.call_status,
-        PendingStatus::Failed,
-        "talking to a menu never counts as success"
+    assert!(
+        all.iter()
+            .all(|p| p.call_status == PendingStatus::Completed),
+        "every day's call reached a person"
     );
-    assert_eq!(menu.outcome_success, Some(false));
-    assert!(d.carrier.application_errors().is_empty());
 }

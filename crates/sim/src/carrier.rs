@@ -41,6 +41,9 @@ pub struct CarrierConfig {
     pub seed: u64,
 }
 
+/// An answered call's clinic line and the instant it was answered.
+type SharedLine = (Arc<Mutex<Line>>, std::time::Instant);
+
 /// What happened to one call, for reports and tests.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct CallRecord {
@@ -78,6 +81,8 @@ struct Inner {
     started: std::time::Instant,
     counter: AtomicU64,
     fail_next: AtomicU32,
+    /// Answered calls' lines and answer instants, for DTMF sent by the assistant mid-call.
+    lines: Mutex<HashMap<String, SharedLine>>,
 }
 
 /// The running carrier (cheap to clone).
@@ -131,6 +136,7 @@ impl Carrier {
             started: std::time::Instant::now(),
             counter: AtomicU64::new(0),
             fail_next: AtomicU32::new(0),
+            lines: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -140,6 +146,7 @@ impl Carrier {
                 "/2010-04-01/Accounts/{account}/Calls.json",
                 post(create).get(list),
             )
+            .route("/sim/calls/{sid}/dtmf", post(sim_dtmf))
             .route(
                 "/2010-04-01/Accounts/{account}/Calls/{sid}",
                 post(update).get(fetch),
@@ -442,6 +449,45 @@ async fn update(
     }
 }
 
+/// DTMF from the far end of a bridged call (the assistant's `dtmf` tool, RFC 2833 in reality):
+/// the keys reach the clinic's menu at the current media time, 200 ms apart. Answers what is on
+/// the line afterwards.
+async fn sim_dtmf(
+    State(c): State<Carrier>,
+    Path(sid): Path<String>,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some((line, answered)) = c.0.lines.lock().expect("lines").get(&sid).cloned() else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "no such call on the line"})),
+        )
+            .into_response();
+    };
+    let keys = body["keys"].as_str().unwrap_or_default();
+    let now = (answered.elapsed().as_secs_f64() * 1000.0 * c.0.cfg.clock.speed()) as u64;
+    let mut l = line.lock().expect("line");
+    let mut t = now;
+    for k in keys.chars() {
+        match k {
+            'w' => t += 500,
+            'W' => t += 1000,
+            d => {
+                l.press(t, d);
+                t += 200;
+            }
+        }
+    }
+    let state = l.at(t);
+    Json(json!({
+        "line": state.label(),
+        "at_ms": now,
+        "hold_ms": match state { LineState::Hold { until_ms } => until_ms.saturating_sub(t), _ => 0 },
+        "prompt": l.prompt().unwrap_or_default(),
+    }))
+    .into_response()
+}
+
 /// Everything a call task needs.
 struct Plan {
     sid: String,
@@ -461,7 +507,7 @@ struct Plan {
 struct Live {
     plan: Plan,
     seq: u32,
-    line: Option<Line>,
+    line: Option<Arc<Mutex<Line>>>,
     answered_real: Option<std::time::Instant>,
     controls: mpsc::UnboundedReceiver<Control>,
     hung_up: bool,
@@ -640,7 +686,16 @@ impl Carrier {
             self.finish(&mut live, "canceled", 0, 487).await;
             return;
         }
-        live.line = Some(Line::answer(&clinic, self.0.cfg.day.load(Ordering::SeqCst)));
+        let line = Arc::new(Mutex::new(Line::answer(
+            &clinic,
+            self.0.cfg.day.load(Ordering::SeqCst),
+        )));
+        live.line = Some(line.clone());
+        self.0
+            .lines
+            .lock()
+            .expect("lines")
+            .insert(sid.clone(), (line, std::time::Instant::now()));
         live.answered_real = Some(std::time::Instant::now());
         self.set(&sid, |r| r.answered = true);
         self.status_callback(&mut live, "answered", "in-progress", &[])
@@ -691,7 +746,7 @@ impl Carrier {
         }
         let duration = self.media_ms(&live) / 1000;
         if let Some(line) = &live.line {
-            let pressed = line.pressed.clone();
+            let pressed = line.lock().expect("line").pressed.clone();
             self.set(&sid, |r| r.digits_pressed = pressed);
         }
         self.finish(&mut live, "completed", duration, 200).await;
@@ -719,6 +774,7 @@ impl Carrier {
             .lock()
             .expect("controls")
             .remove(&live.plan.sid);
+        self.0.lines.lock().expect("lines").remove(&live.plan.sid);
     }
 
     /// Executes one `<Response>`.
@@ -730,8 +786,8 @@ impl Carrier {
             let now = self.media_ms(live);
             if live
                 .line
-                .as_mut()
-                .map(|l| l.at(now) == LineState::Ended)
+                .as_ref()
+                .map(|l| l.lock().expect("line").at(now) == LineState::Ended)
                 .unwrap_or(false)
             {
                 return Flow::Hangup;
@@ -754,8 +810,8 @@ impl Carrier {
                                 'W' => 1000,
                                 _ => {
                                     let at = self.media_ms(live);
-                                    if let Some(line) = live.line.as_mut() {
-                                        line.press(at, ch);
+                                    if let Some(line) = live.line.as_ref() {
+                                        line.lock().expect("line").press(at, ch);
                                     }
                                     // a DTMF tone plus the gap after it
                                     200
@@ -943,8 +999,8 @@ impl Carrier {
         let at = self.media_ms(live);
         let state = live
             .line
-            .as_mut()
-            .map(|l| l.at(at))
+            .as_ref()
+            .map(|l| l.lock().expect("line").at(at))
             .unwrap_or(LineState::Ended);
         let sid = live.plan.sid.clone();
         let hdrs = headers.clone();
@@ -960,7 +1016,7 @@ impl Carrier {
                     "call_sid": sid, "sip_uri": uri, "headers": headers.iter().cloned().collect::<HashMap<_, _>>(),
                     "line": state.label(),
                     "hold_ms": match state { LineState::Hold { until_ms } => until_ms.saturating_sub(at), _ => 0 },
-                    "prompt": live.line.as_ref().and_then(|l| l.prompt()).unwrap_or_default(),
+                    "prompt": live.line.as_ref().and_then(|l| l.lock().expect("line").prompt().map(str::to_string)).unwrap_or_default(),
                 });
                 let req = self
                     .0
@@ -984,20 +1040,6 @@ impl Carrier {
             Err(404) => ("failed", 404),
             Err(c) => ("failed", *c),
         };
-        // Digits the assistant pressed itself (observe mode) reach the clinic's menu.
-        if let Ok(v) = &result
-            && let Some(pressed) = v["dtmf"].as_array()
-            && let Some(line) = live.line.as_mut()
-        {
-            for p in pressed {
-                if let (Some(t), Some(d)) = (
-                    p["at_ms"].as_u64(),
-                    p["digit"].as_str().and_then(|d| d.chars().next()),
-                ) {
-                    line.press(started + t, d);
-                }
-            }
-        }
         if let Some(action) = verb.attr("action") {
             let mut p = self.base_params(live, "in-progress");
             p.push(("DialCallStatus".into(), status.into()));

@@ -23,6 +23,9 @@ pub struct VapiConfig {
     /// The SIP user this assistant answers (`clinic-agent` in `sip:clinic-agent@…`); others get 404.
     pub sip_user: String,
     pub clock: SimClock,
+    /// The carrier's base URL: when set, the assistant navigates menus itself by pressing keys
+    /// (VAPI's `dtmf` tool), the way an assistant told to reach the front desk would.
+    pub carrier_base: Option<String>,
 }
 
 /// One assistant call, for reports and tests.
@@ -39,6 +42,8 @@ pub struct AssistantCall {
     pub talk_seconds: f64,
     /// Simulated seconds the assistant spent listening to menus, hold music or voicemail.
     pub menu_seconds: f64,
+    /// Keys pressed with the `dtmf` tool: (ms from the start of the assistant's call, keys).
+    pub dtmf: Vec<(u64, String)>,
     pub error: Option<String>,
 }
 
@@ -93,6 +98,67 @@ impl VapiSim {
             Err(format!("server URL answered {status}: {v}"))
         }
     }
+}
+
+/// The assistant's reading of a menu prompt: the key for scheduling, else the front desk, else an
+/// operator / "all other inquiries". Stands in for the language model; deliberately simple.
+pub fn choose_key(prompt: &str) -> Option<char> {
+    let lower = prompt.to_lowercase();
+    let mut best: Option<(u8, char)> = None;
+    for sentence in lower.split(['.', '!', '?', ';']) {
+        if [
+            "emergency",
+            "español",
+            "spanish",
+            "repeat",
+            "billing",
+            "pharmacy",
+            "refill",
+            "cancel",
+        ]
+        .iter()
+        .any(|w| sentence.contains(w))
+        {
+            continue;
+        }
+        let score = if sentence.contains("schedul") || sentence.contains("appointment") {
+            3
+        } else if sentence.contains("front desk")
+            || sentence.contains("reception")
+            || sentence.contains("representative")
+        {
+            2
+        } else if sentence.contains("operator") || sentence.contains("all other") {
+            1
+        } else {
+            continue;
+        };
+        let words: Vec<&str> = sentence.split_whitespace().collect();
+        let key = words.windows(2).find_map(|w| {
+            (w[0] == "press" || w[0] == "dial").then(|| {
+                match w[1].trim_matches(|c: char| !c.is_alphanumeric() && c != '*' && c != '#') {
+                    "zero" | "0" => Some('0'),
+                    "one" | "1" => Some('1'),
+                    "two" | "2" => Some('2'),
+                    "three" | "3" => Some('3'),
+                    "four" | "4" => Some('4'),
+                    "five" | "5" => Some('5'),
+                    "six" | "6" => Some('6'),
+                    "seven" | "7" => Some('7'),
+                    "eight" | "8" => Some('8'),
+                    "nine" | "9" => Some('9'),
+                    "star" | "*" => Some('*'),
+                    _ => None,
+                }
+            })?
+        });
+        if let Some(k) = key
+            && best.is_none_or(|(s, _)| score > s)
+        {
+            best = Some((score, k));
+        }
+    }
+    best.map(|(_, k)| k)
 }
 
 fn message(kind: &str, call: &Value, extra: Value) -> Value {
@@ -205,6 +271,48 @@ impl VapiSim {
             json!({"status": "in-progress"}),
         ))
         .await?;
+        // On a menu, an assistant with the dtmf tool listens and presses keys towards a person.
+        let mut hold_ms = req["hold_ms"].as_f64().unwrap_or(0.0);
+        let mut elapsed_ms = 0u64;
+        let mut tool_messages = Vec::new();
+        if let Some(carrier) = self.0.cfg.carrier_base.clone() {
+            let mut prompt = req["prompt"].as_str().unwrap_or_default().to_string();
+            for _ in 0..4 {
+                if rec.line != "menu" {
+                    break;
+                }
+                let listen = (prompt.len() as u64 * 60).max(3000);
+                self.0.cfg.clock.sleep(listen).await;
+                elapsed_ms += listen;
+                rec.menu_seconds += listen as f64 / 1000.0;
+                let Some(key) = choose_key(&prompt) else {
+                    break;
+                };
+                let url = format!("{carrier}/sim/calls/{}/dtmf", rec.call_sid);
+                let r: Value = self
+                    .0
+                    .http
+                    .post(url)
+                    .json(&json!({"keys": key.to_string()}))
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .json()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                rec.dtmf.push((elapsed_ms, key.to_string()));
+                tool_messages.push(json!({
+                    "role": "tool_calls", "time": chrono::Utc::now().timestamp_millis(),
+                    "secondsFromStart": elapsed_ms as f64 / 1000.0,
+                    "toolCalls": [{"id": format!("dtmf_{}", rec.dtmf.len()), "type": "function",
+                                   "function": {"name": "dtmf", "arguments": json!({"keys": key.to_string()}).to_string()}}],
+                }));
+                rec.line = r["line"].as_str().unwrap_or("ended").to_string();
+                prompt = r["prompt"].as_str().unwrap_or_default().to_string();
+                hold_ms = r["hold_ms"].as_f64().unwrap_or(0.0);
+                elapsed_ms += 200;
+            }
+        }
         let (success, reason, summary) = match rec.line.as_str() {
             "person" => {
                 rec.talk_seconds = 60.0;
@@ -215,7 +323,7 @@ impl VapiSim {
                 )
             }
             "hold" => {
-                rec.menu_seconds = req["hold_ms"].as_f64().unwrap_or(0.0) / 1000.0;
+                rec.menu_seconds += hold_ms / 1000.0;
                 rec.talk_seconds = 60.0;
                 (
                     true,
@@ -224,7 +332,7 @@ impl VapiSim {
                 )
             }
             "menu" => {
-                rec.menu_seconds = 30.0;
+                rec.menu_seconds += 30.0;
                 (
                     false,
                     "silence-timed-out",
@@ -232,19 +340,16 @@ impl VapiSim {
                 )
             }
             "voicemail" => {
-                rec.menu_seconds = 20.0;
+                rec.menu_seconds += 20.0;
                 (false, "voicemail", "Reached voicemail.")
             }
             _ => {
-                rec.menu_seconds = 5.0;
+                rec.menu_seconds += 5.0;
                 (false, "customer-did-not-answer", "Nobody on the line.")
             }
         };
-        self.0
-            .cfg
-            .clock
-            .sleep(((rec.talk_seconds + rec.menu_seconds) * 1000.0) as u64)
-            .await;
+        let remaining = (rec.talk_seconds + rec.menu_seconds) * 1000.0 - elapsed_ms as f64;
+        self.0.cfg.clock.sleep(remaining.max(0.0) as u64).await;
         rec.success = success;
         rec.ended_reason = reason.to_string();
         self.post(message(
@@ -255,7 +360,7 @@ impl VapiSim {
         .await?;
         let report = json!({
             "endedReason": reason,
-            "artifact": {"transcript": "(simulated)", "messages": []},
+            "artifact": {"transcript": "(simulated)", "messages": tool_messages},
             "analysis": {"summary": summary, "successEvaluation": if success { "true" } else { "false" },
                          "structuredData": {"reached_person": success}},
             "startedAt": chrono::Utc::now().to_rfc3339(), "endedAt": chrono::Utc::now().to_rfc3339(),
@@ -263,5 +368,34 @@ impl VapiSim {
         self.post(message("end-of-call-report", &call, report))
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::choose_key;
+
+    #[test]
+    fn the_assistant_picks_scheduling_then_front_desk_then_operator() {
+        assert_eq!(
+            choose_key(
+                "For billing press 1. For scheduling press 2. For all other inquiries press 0."
+            ),
+            Some('2')
+        );
+        assert_eq!(
+            choose_key(
+                "If this is a medical emergency, hang up and dial 911. For the operator press zero."
+            ),
+            Some('0')
+        );
+        assert_eq!(
+            choose_key("To schedule a new appointment press 1. To cancel an appointment press 3."),
+            Some('1')
+        );
+        assert_eq!(
+            choose_key("For hours press 1. Para español oprima 9."),
+            None
+        );
     }
 }

@@ -120,6 +120,45 @@ impl Store {
         })
     }
 
+    /// Applies what a call that used this classification showed: a verified path counts a success
+    /// and is re-verified; a stale one is deactivated so the next attempt relearns it.
+    pub async fn record_classification_result(
+        &self,
+        cid: Uuid,
+        verdict: switchboard_core::learning::Verdict,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        use switchboard_core::learning::Verdict;
+        with_db!(self, |pool, d| {
+            match verdict {
+                Verdict::Verified => {
+                    sqlx::query(
+                        "UPDATE call_classifications SET success_count = success_count + 1, last_verified_at = $2, \
+                         updated_at = $2 WHERE id = $1",
+                    )
+                    .bind(id(cid))
+                    .bind(ts(now))
+                    .execute(pool)
+                    .await?;
+                }
+                Verdict::Stale => {
+                    sqlx::query(
+                        "UPDATE call_classifications SET failure_count = failure_count + 1, is_active = FALSE, \
+                         deactivated_at = COALESCE(deactivated_at, $2), \
+                         deactivation_reason = COALESCE(deactivation_reason, 'replay_did_not_reach_a_person'), \
+                         updated_at = $2 WHERE id = $1",
+                    )
+                    .bind(id(cid))
+                    .bind(ts(now))
+                    .execute(pool)
+                    .await?;
+                }
+                Verdict::Inconclusive => {}
+            }
+        });
+        Ok(())
+    }
+
     /// Row counts by status for `/metrics`.
     pub async fn status_counts(&self) -> Result<StatusCounts> {
         with_db!(self, |pool, d| {

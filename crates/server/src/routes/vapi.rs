@@ -185,9 +185,14 @@ async fn handle(st: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Respo
                         )
                     }),
                 };
-                st.store
+                // Learn once per attempt: a duplicated report finds the attempt already finished.
+                let applied = st
+                    .store
                     .finish_attempt(session.id, &finish, &st.settings.retry, now)
                     .await?;
+                if applied.is_some() {
+                    learn(st, &session, success, message, now).await?;
+                }
                 st.metrics.inc(
                     "switchboard_call_outcomes_total",
                     if success {
@@ -219,4 +224,71 @@ fn metric_type(kind: &str) -> &'static str {
         "end-of-call-report" => "end-of-call-report",
         _ => "other",
     }
+}
+
+/// What the report teaches about the clinic's phone system: an observed call's key presses become
+/// its cached path; a call that used the cache verifies it or marks it stale.
+async fn learn(
+    st: &AppState,
+    session: &switchboard_store::Session,
+    success: bool,
+    message: &Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ApiError> {
+    use switchboard_core::learning::{Verdict, learn_from_observation, replay_verdict};
+    match session.routing_decision.as_deref() {
+        Some("classify") => {
+            let pressed = vapi::dtmf_presses(message);
+            let Some((kind, actions)) = learn_from_observation(success, &pressed) else {
+                return Ok(());
+            };
+            let Some(phone) = st
+                .store
+                .get_pending_call(session.pending_call_id)
+                .await?
+                .and_then(|p| p.phone_e164)
+                .and_then(|p| switchboard_core::E164::parse(&p).ok())
+            else {
+                return Ok(());
+            };
+            st.store
+                .put_classification(
+                    &switchboard_store::NewClassification {
+                        phone_number: phone,
+                        classification_type: kind,
+                        ivr_actions: actions,
+                        confidence: 0.8,
+                        source: "observed",
+                        source_session_id: Some(session.id),
+                        expires_at: now
+                            + chrono::Duration::days(st.settings.classification_ttl_days),
+                    },
+                    now,
+                )
+                .await?;
+            st.metrics.inc(
+                "switchboard_classifications_learned_total",
+                &format!("type=\"{kind}\""),
+            );
+        }
+        Some("bridge" | "replay_then_bridge") => {
+            if let Some(cid) = session.classification_id {
+                let navigated = !vapi::dtmf_presses(message).is_empty();
+                let verdict = replay_verdict(
+                    success,
+                    message.get("endedReason").and_then(Value::as_str),
+                    navigated,
+                );
+                st.store
+                    .record_classification_result(cid, verdict, now)
+                    .await?;
+                if verdict == Verdict::Stale {
+                    st.metrics
+                        .inc("switchboard_classifications_stale_total", "");
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
