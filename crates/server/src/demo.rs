@@ -5,7 +5,7 @@
 
 use crate::app::{Application, Clock};
 use crate::config::{Settings, Source};
-use chrono::{Duration as ChronoDuration, TimeZone, Utc};
+use chrono::{Datelike, Duration as ChronoDuration, TimeZone, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -298,7 +298,13 @@ impl Demo {
         for d in 0..opts.days {
             self.day.store(d, Ordering::SeqCst);
             let day_start = self.clock.now();
-            self.insert_day(opts.calls, d).await?;
+            // Appointments are booked on weekdays; weekends pass with the clinics closed.
+            let weekday = day_start
+                .with_timezone(&chrono_tz::America::New_York)
+                .weekday();
+            if !matches!(weekday, chrono::Weekday::Sat | chrono::Weekday::Sun) {
+                self.insert_day(opts.calls, d).await?;
+            }
             self.run_day().await?;
             if opts.progress {
                 let s = self.summary(d + 1).await?;

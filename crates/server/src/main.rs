@@ -36,6 +36,10 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Run one simulator as its own process, so a deployment can point `TWILIO_API_BASE` and
+    /// `VAPI_SIP_URI` at it.
+    #[command(subcommand)]
+    Sim(SimCommand),
     /// Run the whole system against a simulated telephone world (no credentials needed):
     /// the service, a Twilio stand-in, 50+ clinics and a VAPI stand-in, on loopback.
     Demo {
@@ -63,6 +67,114 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum SimCommand {
+    /// The Twilio stand-in (REST API, calls against the clinic world, webhooks, Media Streams).
+    Carrier {
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// World file (TOML); the default world when omitted.
+        #[arg(long)]
+        world: Option<String>,
+        #[arg(long, env = "TWILIO_ACCOUNT_SID")]
+        account_sid: String,
+        /// Authenticates REST calls and signs webhooks.
+        #[arg(long, env = "TWILIO_AUTH_TOKEN", hide_env_values = true)]
+        auth_token: String,
+        /// Base URL of the VAPI stand-in that receives `<Dial><Sip>` hand-offs.
+        #[arg(long)]
+        vapi_base: Option<String>,
+        #[arg(long, default_value_t = 1.0)]
+        cps: f64,
+        /// Simulated seconds per real second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// The VAPI stand-in (SIP hand-off in, server-URL webhooks out).
+    Vapi {
+        #[arg(long, default_value = "127.0.0.1:8091")]
+        listen: String,
+        /// Switchboard's public base URL.
+        #[arg(long, env = "SWITCHBOARD_PUBLIC_URL")]
+        server_url: String,
+        #[arg(long, env = "VAPI_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: String,
+        /// The SIP user of the assistant (`clinic-agent` in `sip:clinic-agent@host`).
+        #[arg(long, default_value = "clinic-agent")]
+        sip_user: String,
+        /// The carrier's base URL, for the assistant's own key presses.
+        #[arg(long)]
+        carrier_base: Option<String>,
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+    },
+}
+
+async fn run_sim(cmd: SimCommand) -> anyhow::Result<ExitCode> {
+    use switchboard_sim::{Carrier, CarrierConfig, SimClock, VapiConfig, VapiSim, World};
+    let (listen, router) = match cmd {
+        SimCommand::Carrier {
+            listen,
+            world,
+            account_sid,
+            auth_token,
+            vapi_base,
+            cps,
+            speed,
+            seed,
+        } => {
+            let world = match world {
+                Some(p) => World::parse(
+                    &std::fs::read_to_string(&p)
+                        .map_err(|e| anyhow::anyhow!("cannot read {p}: {e}"))?,
+                )?,
+                None => World::default_world(),
+            };
+            let carrier = Carrier::new(CarrierConfig {
+                account_sid,
+                auth_token,
+                api_key: None,
+                cps,
+                world: std::sync::Arc::new(world),
+                day: Default::default(),
+                clock: SimClock::new(speed, std::sync::Arc::new(chrono::Utc::now)),
+                vapi_base,
+                seed,
+            });
+            (listen, carrier.router())
+        }
+        SimCommand::Vapi {
+            listen,
+            server_url,
+            secret,
+            sip_user,
+            carrier_base,
+            speed,
+        } => {
+            let vapi = VapiSim::new(VapiConfig {
+                server_url: server_url.trim_end_matches('/').to_string(),
+                secret,
+                sip_user,
+                clock: SimClock::new(speed, std::sync::Arc::new(chrono::Utc::now)),
+                carrier_base,
+            });
+            (listen, vapi.router())
+        }
+    };
+    let l = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    tracing::info!(addr = %listen, "simulator listening");
+    axum::serve(l, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn init_tracing(json: bool, default_level: &str) {
     use tracing_subscriber::EnvFilter;
     let filter =
@@ -85,6 +197,14 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The simulators take their own flags and none of the service's settings.
+    if let Command::Sim(cmd) = cli.command {
+        init_tracing(false, "info");
+        return match run_sim(cmd).await {
+            Ok(c) => c,
+            Err(e) => fail(format!("{e:#}")),
+        };
+    }
     let settings = match Source::from_env(cli.config.as_deref()).and_then(|s| Settings::load(&s)) {
         Ok(s) => s,
         Err(e) => return fail(e),
@@ -104,6 +224,7 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Sim(_) => unreachable!("handled before settings are loaded"),
         Command::Demo {
             clinics,
             calls,
