@@ -183,6 +183,12 @@ impl Dispatcher {
                 break;
             }
             let Ok(tz) = tz_name.parse::<Tz>() else {
+                let n = self.store.fail_timezone(&tz_name, now).await?;
+                tracing::warn!(
+                    failed = n,
+                    "pending calls with an unknown clinic_timezone failed"
+                );
+                report.rejected += n as usize;
                 continue;
             };
             let (from, until) = match self.settings.dispatch_window {

@@ -772,6 +772,10 @@ async fn rows_inserted_by_sql_are_picked_up(b: Backend) {
                 .execute(pool)
                 .await
                 .unwrap();
+            sqlx::query("INSERT INTO pending_calls (exam_id, employee_name, phone, phone_e164, clinic_timezone, appointment_time) VALUES ('EX-TZ', 'Bad Zone', '+14155550191', '+14155550191', 'Mars/Base', now())")
+                .execute(pool)
+                .await
+                .unwrap();
         }
         Backend::Sqlite => {
             let pool = app.store.sqlite_pool().unwrap();
@@ -790,11 +794,19 @@ async fn rows_inserted_by_sql_are_picked_up(b: Backend) {
                 .execute(pool)
                 .await
                 .unwrap();
+            sqlx::query("INSERT INTO pending_calls (exam_id, employee_name, phone, phone_e164, clinic_timezone, appointment_time) VALUES ('EX-TZ', 'Bad Zone', '+14155550191', '+14155550191', 'Mars/Base', $1)")
+                .bind(&appt)
+                .execute(pool)
+                .await
+                .unwrap();
         }
     }
     let report = app.state.dispatcher.run_once().await.unwrap();
     assert_eq!(report.normalised, 1);
-    assert_eq!(report.rejected, 1);
+    assert_eq!(
+        report.rejected, 2,
+        "an invalid number and an unknown time zone"
+    );
     assert_eq!(report.claimed, 1);
     let reqs = app.twilio.recorded();
     assert_eq!(reqs.len(), 1);
@@ -806,6 +818,9 @@ async fn rows_inserted_by_sql_are_picked_up(b: Backend) {
         .await
         .unwrap();
     let items = all["items"].as_array().unwrap();
+    let tz = items.iter().find(|p| p["exam_id"] == "EX-TZ").unwrap();
+    assert_eq!(tz["call_status"], "failed");
+    assert_eq!(tz["last_error_code"], "invalid_timezone");
     let bad = items.iter().find(|p| p["exam_id"] == "EX-BAD").unwrap();
     assert_eq!(bad["call_status"], "failed");
     assert_eq!(bad["last_error_code"], "invalid_phone");

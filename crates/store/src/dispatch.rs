@@ -159,6 +159,23 @@ impl Store {
         })
     }
 
+    /// Fails the waiting calls of a time zone that is not an IANA zone (set by another system): they
+    /// could never be scheduled, and must not wait silently.
+    pub async fn fail_timezone(&self, timezone: &str, now: DateTime<Utc>) -> Result<u64> {
+        with_db!(self, |pool, d| {
+            let r = sqlx::query(
+                "UPDATE pending_calls SET call_status = 'failed', last_error_code = 'invalid_timezone', \
+                 last_error_message = 'clinic_timezone is not an IANA time zone', updated_at = $2 \
+                 WHERE clinic_timezone = $1 AND call_status IN ('pending', 'retry_scheduled')",
+            )
+            .bind(timezone)
+            .bind(ts(now))
+            .execute(pool)
+            .await?;
+            Ok(r.rows_affected())
+        })
+    }
+
     /// Sessions currently occupying a line, across all instances (the in-flight limit).
     pub async fn count_in_flight(&self) -> Result<i64> {
         with_db!(self, |pool, d| {
