@@ -77,6 +77,10 @@ pub struct Summary {
     pub reached_person: usize,
     /// Pending calls at clinics where a person can be reached (person and menu-to-person).
     pub reachable: usize,
+    /// Attempts at clinics where a person can be reached, and how many of them skipped
+    /// classification thanks to the cache (the seed's "classification overhead").
+    pub attempts_reachable: usize,
+    pub hits_reachable: usize,
     pub agent_minutes_talking: f64,
     pub agent_minutes_in_menus: f64,
     pub application_errors: Vec<String>,
@@ -361,11 +365,16 @@ impl Demo {
                 s.reached_person += 1;
             }
             let sessions = self.store.list_sessions(p.id).await?;
-            s.attempts += sessions.len();
-            s.classification_hits += sessions
+            let hits = sessions
                 .iter()
                 .filter(|x| x.classification_id.is_some())
                 .count();
+            s.attempts += sessions.len();
+            s.classification_hits += hits;
+            if matches!(kind.as_str(), "person" | "menu") {
+                s.attempts_reachable += sessions.len();
+                s.hits_reachable += hits;
+            }
         }
         for c in self.vapi.calls() {
             s.agent_minutes_talking += c.talk_seconds / 60.0;
@@ -403,10 +412,13 @@ impl Summary {
             pct(self.reached_person, self.reachable)
         ));
         out.push_str(&format!(
-            "Classification cache: {} of {} attempts skipped classification ({:.1} %)\n",
+            "Classification cache: {} of {} attempts skipped classification ({:.1} %); at clinics with a person, {} of {} ({:.1} %)\n",
             self.classification_hits,
             self.attempts,
-            pct(self.classification_hits, self.attempts)
+            pct(self.classification_hits, self.attempts),
+            self.hits_reachable,
+            self.attempts_reachable,
+            pct(self.hits_reachable, self.attempts_reachable)
         ));
         out.push_str(&format!(
             "Agent minutes: {:.1} talking with people, {:.1} spent in menus, hold or voicemail\n",
