@@ -3,7 +3,7 @@
 
 use crate::codec::{RowGet, id, ts};
 use crate::records::{PendingCall, Session, pending_columns, session_columns};
-use crate::{Result, Store, begin_write, corrupt, with_db};
+use crate::{Dialect, Result, Store, begin_write, corrupt, with_db};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -139,6 +139,14 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         with_db!(self, |pool, d| {
+            let mut tx = pool.begin().await?;
+            if d == Dialect::Postgres {
+                // Every status callback carries the CallSid too, so this write may skip waiting for
+                // the WAL flush: a crash can lose it, but never the call.
+                sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query(
                 "UPDATE call_sessions SET call_id = COALESCE(call_id, $2), \
                  call_status = CASE WHEN call_status = 'initiating' THEN 'queued' ELSE call_status END, \
@@ -147,8 +155,9 @@ impl Store {
             .bind(id(sid.0))
             .bind(call_sid)
             .bind(ts(now))
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
         });
         Ok(())
     }
@@ -162,6 +171,15 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         with_db!(self, |pool, d| {
+            let mut tx = pool.begin().await?;
+            if d == Dialect::Postgres {
+                // On the TwiML hot path: commit without waiting for the WAL flush. Only a database
+                // crash in the next fraction of a second can lose it, and then the attempt is
+                // retried rather than flagged; the call itself is unaffected.
+                sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                    .execute(&mut *tx)
+                    .await?;
+            }
             sqlx::query(
                 "UPDATE call_sessions SET routing_decision = $2, answered_by = COALESCE($3, answered_by), \
                  answered_at = COALESCE(answered_at, $4), updated_at = $4 WHERE id = $1",
@@ -170,8 +188,9 @@ impl Store {
             .bind(decision)
             .bind(answered_by)
             .bind(ts(now))
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
         });
         Ok(())
     }
