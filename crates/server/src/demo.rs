@@ -61,7 +61,17 @@ pub struct Demo {
     pub world: Arc<World>,
     pub day: Arc<AtomicU32>,
     pub state: crate::app::AppState,
+    /// The temporary directory holding the demo's database, removed when the demo ends.
+    temp_dir: Option<std::path::PathBuf>,
     _shutdown: watch::Sender<bool>,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        if let Some(d) = &self.temp_dir {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
 }
 
 /// What the demo reports.
@@ -113,15 +123,15 @@ impl Demo {
             },
             None => (*world).clone(),
         });
-        let db = match &opts.database {
-            Some(d) => d.clone(),
+        let (db, temp_dir) = match &opts.database {
+            Some(d) => (d.clone(), None),
             None => {
                 let dir = std::env::temp_dir().join(format!(
                     "switchboard-demo-{}",
                     uuid::Uuid::new_v4().simple()
                 ));
                 std::fs::create_dir_all(&dir)?;
-                format!("sqlite://{}/demo.db", dir.display())
+                (format!("sqlite://{}/demo.db", dir.display()), Some(dir))
             }
         };
         let app_l = TcpListener::bind("127.0.0.1:0").await?;
@@ -199,6 +209,7 @@ impl Demo {
             world,
             day,
             state,
+            temp_dir,
             _shutdown: tx,
         })
     }
