@@ -952,13 +952,25 @@ impl Carrier {
                 both,
             )))
             .await;
-        let frame = vec![0xffu8; 160];
+        // The clinic's side of the call, read from its line model at each frame's media time.
+        // Frames advance exactly 20 ms of line time each, from the line time at stream start, so
+        // the audio is contiguous whatever the scheduler's jitter.
+        let line = self.0.lines.lock().expect("lines").get(call_sid).cloned();
+        let speed = self.0.cfg.clock.speed();
+        let t0 = line
+            .as_ref()
+            .map(|(_, answered)| (answered.elapsed().as_secs_f64() * 1000.0 * speed) as u64)
+            .unwrap_or(0);
         let mut seq = 2;
         let mut ts = 0;
         loop {
             let tick = self.0.cfg.clock.sleep(20);
             tokio::select! {
                 _ = tick => {
+                    let frame = match &line {
+                        Some((l, _)) => l.lock().expect("line").audio_frame(t0 + ts),
+                        None => [crate::audio::SILENCE; 160],
+                    };
                     if ws.send(Message::text(build::media(seq, &stream_sid, false, seq - 1, ts, &frame))).await.is_err() {
                         break;
                     }

@@ -2,6 +2,7 @@
 //! clinic phone systems (`world`, `line`), and a VAPI stand-in. Switchboard runs against it
 //! unchanged, with only `TWILIO_API_BASE` and `VAPI_SIP_URI` pointing here.
 
+pub mod audio;
 pub mod carrier;
 pub mod clock;
 pub mod line;

@@ -47,7 +47,11 @@ const MAX_REPEATS: u32 = 3;
 #[derive(Debug, Clone)]
 pub struct Line {
     menu: Vec<MenuNode>,
+    /// What a person or voicemail box says on answering.
+    greeting: Option<String>,
     state: LineState,
+    /// When the current state began (media ms), for audio.
+    since_ms: u64,
     /// When the current menu node's prompt started.
     entered_ms: u64,
     repeats: u32,
@@ -69,7 +73,9 @@ impl Line {
         };
         Line {
             menu: clinic.menu_on(day).to_vec(),
+            greeting: clinic.greeting.clone(),
             state,
+            since_ms: 0,
             entered_ms: 0,
             repeats: 0,
             pressed: vec![],
@@ -78,6 +84,7 @@ impl Line {
     }
 
     fn go(&mut self, leads: &Leads, at_ms: u64) {
+        self.since_ms = at_ms;
         self.state = match leads {
             Leads::Person => match self.state {
                 LineState::Menu { node } if self.menu[node].hold_seconds > 0.0 => LineState::Hold {
@@ -108,7 +115,11 @@ impl Line {
     pub fn at(&mut self, t_ms: u64) -> LineState {
         loop {
             match self.state {
-                LineState::Hold { until_ms } if t_ms >= until_ms => self.state = LineState::Person,
+                LineState::Hold { until_ms } if t_ms >= until_ms => {
+                    self.state = LineState::Person;
+                    self.since_ms = until_ms;
+                    self.greeting = Some("Thank you for holding, how can I help you?".into());
+                }
                 LineState::Menu { node } => {
                     let n = &self.menu[node];
                     let deadline =
@@ -149,6 +160,49 @@ impl Line {
                 self.invalid += 1;
                 self.go(&Leads::Repeat, at_ms);
             }
+        }
+    }
+
+    /// 20 ms of what the line sounds like at media time `t_ms` (µ-law): greetings and prompts from
+    /// the rendered clips, hold music, the voicemail beep, fax tones, or silence.
+    pub fn audio_frame(&mut self, t_ms: u64) -> [u8; 160] {
+        use crate::audio::{SILENCE, clip, slice_at};
+        let state = self.at(t_ms);
+        let since = t_ms.saturating_sub(self.since_ms);
+        let src: Option<(&'static [u8], bool)> = match state {
+            LineState::Person => self
+                .greeting
+                .as_deref()
+                .and_then(|g| clip(&format!("speech:{g}")))
+                .map(|c| (c, false)),
+            LineState::Menu { node } => {
+                clip(&format!("speech:{}", self.menu[node].prompt)).map(|c| (c, false))
+            }
+            LineState::Hold { .. } => clip("tone:hold_music").map(|c| (c, true)),
+            LineState::Fax => clip("tone:fax_cng").map(|c| (c, true)),
+            LineState::Voicemail => {
+                // The greeting (when the box has one), then the beep, then silence to record.
+                let greeting = self
+                    .greeting
+                    .as_deref()
+                    .and_then(|g| clip(&format!("speech:{g}")))
+                    .unwrap_or(&[]);
+                let greeting_ms = greeting.len() as u64 / 8;
+                if since < greeting_ms {
+                    Some((greeting, false))
+                } else {
+                    return slice_at(
+                        clip("tone:beep").unwrap_or(&[]),
+                        (since - greeting_ms) * 8,
+                        false,
+                    );
+                }
+            }
+            LineState::Ended => None,
+        };
+        match src {
+            Some((c, looping)) => slice_at(c, since * 8, looping),
+            None => [SILENCE; 160],
         }
     }
 
