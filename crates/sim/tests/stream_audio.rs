@@ -6,6 +6,9 @@ use axum::routing::get;
 use std::sync::{Arc, Mutex};
 use switchboard_sim::{Carrier, CarrierConfig, SimClock, World};
 
+/// A received media frame: (timestamp ms, µ-law payload).
+type Frame = (u64, Vec<u8>);
+
 const WORLD: &str = r#"
 [[clinic]]
 name = "Person Clinic"
@@ -20,7 +23,7 @@ greeting = "Thank you for calling Main Street Clinic, this is Sarah, how can I h
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connected_stream_carries_the_greeting() {
     // A Media Streams server that records what it receives, then closes after 3 s of media.
-    let got: Arc<Mutex<Vec<(u64, Vec<u8>)>>> = Arc::default();
+    let got: Arc<Mutex<Vec<Frame>>> = Arc::default();
     let rec = got.clone();
     let app = axum::Router::new().route(
         "/media",
