@@ -5,7 +5,7 @@
 
 use crate::codec::{RowGet, id, ts};
 use crate::records::{PendingCall, pending_columns};
-use crate::{Result, Store, begin_write, corrupt, with_db};
+use crate::{Db, Result, Store, begin_write, corrupt, with_db};
 use chrono::{DateTime, Utc};
 use switchboard_core::status::{ClaimOrigin, TransitionError};
 use switchboard_core::{ClassificationType, PendingCallId, SessionId};
@@ -199,44 +199,108 @@ impl Store {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Claimed>> {
-        with_db!(self, |pool, d| {
-            let mut tx = begin_write!(pool, d);
-            let rows = sqlx::query(d.pick(
-                "SELECT p.id, p.phone_e164, COALESCE(p.next_attempt_at, p.created_at) AS due_since, c.id AS cid, c.classification_type AS ctype FROM pending_calls p \
-                 LEFT JOIN call_classifications c ON c.phone_number = p.phone_e164 AND c.is_active = TRUE \
-                 AND c.classification_expires_at > $4 \
-                 WHERE p.call_status IN ('pending', 'retry_scheduled') AND p.clinic_timezone = $1 \
-                 AND p.appointment_time >= $2 AND p.appointment_time < $3 \
-                 AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= $4) \
-                 AND p.attempt_count < p.max_attempts AND p.phone_e164 IS NOT NULL \
-                 ORDER BY p.appointment_time, p.id LIMIT $5 FOR UPDATE OF p SKIP LOCKED",
-                "SELECT p.id, p.phone_e164, COALESCE(p.next_attempt_at, p.created_at) AS due_since, c.id AS cid, c.classification_type AS ctype FROM pending_calls p \
-                 LEFT JOIN call_classifications c ON c.phone_number = p.phone_e164 AND c.is_active = TRUE \
-                 AND c.classification_expires_at > $4 \
-                 WHERE p.call_status IN ('pending', 'retry_scheduled') AND p.clinic_timezone = $1 \
-                 AND p.appointment_time >= $2 AND p.appointment_time < $3 \
-                 AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= $4) \
-                 AND p.attempt_count < p.max_attempts AND p.phone_e164 IS NOT NULL \
-                 ORDER BY p.appointment_time, p.id LIMIT $5",
-            ))
-            .bind(timezone)
-            .bind(ts(from))
-            .bind(ts(until))
-            .bind(ts(now))
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await?;
-            let mut claimed = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let pid = PendingCallId(r.uuid("id")?);
-                let to = r.text("phone_e164")?;
-                let cls = classification_from(r)?;
-                let due = r.time("due_since")?;
-                claimed.push(claim_row!(tx, pid, to, cls, due, now));
+        const CANDIDATES: &str = "SELECT p.id, p.phone_e164, COALESCE(p.next_attempt_at, p.created_at) AS due_since, \
+             c.id AS cid, c.classification_type AS ctype FROM pending_calls p \
+             LEFT JOIN call_classifications c ON c.phone_number = p.phone_e164 AND c.is_active = TRUE \
+             AND c.classification_expires_at > $4 \
+             WHERE p.call_status IN ('pending', 'retry_scheduled') AND p.clinic_timezone = $1 \
+             AND p.appointment_time >= $2 AND p.appointment_time < $3 \
+             AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= $4) \
+             AND p.attempt_count < p.max_attempts AND p.phone_e164 IS NOT NULL \
+             ORDER BY p.appointment_time, p.id LIMIT $5";
+        match &self.db {
+            // PostgreSQL: skip rows another dispatcher holds, then claim the whole batch with two
+            // set-based statements instead of two per row.
+            Db::Pg(pool) => {
+                let mut tx = pool.begin().await?;
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "{CANDIDATES} FOR UPDATE OF p SKIP LOCKED"
+                )))
+                .bind(timezone)
+                .bind(ts(from))
+                .bind(ts(until))
+                .bind(ts(now))
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut pending = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let cls = classification_from(r)?;
+                    pending.push((
+                        PendingCallId(r.uuid("id")?),
+                        r.text("phone_e164")?,
+                        cls,
+                        r.time("due_since")?,
+                    ));
+                }
+                if pending.is_empty() {
+                    tx.commit().await?;
+                    return Ok(vec![]);
+                }
+                let pids: Vec<Uuid> = pending.iter().map(|p| p.0.0).collect();
+                let cids: Vec<Option<Uuid>> = pending.iter().map(|p| p.2.map(|(c, _)| c)).collect();
+                let sids: Vec<Uuid> = pending.iter().map(|_| SessionId::new_v4().0).collect();
+                sqlx::query(
+                    "UPDATE pending_calls p SET call_status = 'calling', attempt_count = p.attempt_count + 1, \
+                     classification_id = u.cid, last_attempt_at = $3, next_attempt_at = NULL, updated_at = $3 \
+                     FROM UNNEST($1::uuid[], $2::uuid[]) AS u(pid, cid) WHERE p.id = u.pid",
+                )
+                .bind(&pids)
+                .bind(&cids)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let numbers: Vec<(Uuid, i32)> = sqlx::query_as(
+                    "INSERT INTO call_sessions (id, pending_call_id, classification_id, attempt_number, call_status, \
+                     created_at, updated_at) \
+                     SELECT u.sid, u.pid, u.cid, COALESCE((SELECT MAX(s.attempt_number) FROM call_sessions s \
+                     WHERE s.pending_call_id = u.pid), 0) + 1, 'initiating', $4, $4 \
+                     FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[]) AS u(sid, pid, cid) RETURNING id, attempt_number",
+                )
+                .bind(&sids)
+                .bind(&pids)
+                .bind(&cids)
+                .bind(now)
+                .fetch_all(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                let by_sid: std::collections::HashMap<Uuid, i32> = numbers.into_iter().collect();
+                Ok(pending
+                    .into_iter()
+                    .zip(sids)
+                    .map(|((pid, to, cls, due), sid)| Claimed {
+                        session_id: SessionId(sid),
+                        pending_call_id: pid,
+                        attempt_number: by_sid.get(&sid).copied().unwrap_or(1),
+                        to,
+                        classification: cls,
+                        due_since: due,
+                    })
+                    .collect())
             }
-            tx.commit().await?;
-            Ok(claimed)
-        })
+            // SQLite: one writer at a time (BEGIN IMMEDIATE), claimed row by row.
+            Db::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let rows = sqlx::query(CANDIDATES)
+                    .bind(timezone)
+                    .bind(ts(from))
+                    .bind(ts(until))
+                    .bind(ts(now))
+                    .bind(limit)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let mut claimed = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    let pid = PendingCallId(r.uuid("id")?);
+                    let to = r.text("phone_e164")?;
+                    let cls = classification_from(r)?;
+                    let due = r.time("due_since")?;
+                    claimed.push(claim_row!(tx, pid, to, cls, due, now));
+                }
+                tx.commit().await?;
+                Ok(claimed)
+            }
+        }
     }
 
     /// Claims one pending call on demand (the dispatch endpoint). Same transition rules and the
