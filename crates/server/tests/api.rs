@@ -1177,3 +1177,91 @@ async fn without_twilio_settings_nothing_is_dialled_and_dispatch_says_why() {
         "nothing claimed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ambiguous_twilio_failure_is_never_redialled_and_is_settled_by_the_sweep() {
+    let app = spawn_app(Backend::Sqlite).await;
+    // A 500 on create: Twilio may or may not have created the call.
+    app.twilio.script.lock().unwrap().push((
+        500,
+        json!({"code": 20500, "message": "Internal Server Error", "status": 500}),
+    ));
+    let p = app.create_pending("+14155550600").await;
+    let pid = p["id"].as_str().unwrap();
+    let r = app.state.dispatcher.run_once().await.unwrap();
+    assert_eq!(r.dial_failed, 1);
+    assert_eq!(app.twilio.recorded().len(), 1, "exactly one create");
+    let s = app.sessions(pid).await.remove(0);
+    assert_eq!(
+        s["call_status"], "initiating",
+        "unknown outcome: wait for a callback"
+    );
+    assert_eq!(app.pending(pid).await["call_status"], "calling");
+    // Nothing is redialled while it might be ringing.
+    app.state.clock.advance(chrono::Duration::minutes(5));
+    assert_eq!(app.state.dispatcher.run_once().await.unwrap().claimed, 0);
+    assert_eq!(app.twilio.recorded().len(), 1);
+    // No callback ever came: the sweep closes the session and schedules a retry.
+    app.state.clock.advance(chrono::Duration::minutes(6));
+    let r = app.state.dispatcher.run_once().await.unwrap();
+    assert_eq!(r.swept, 1);
+    let s = app.sessions(pid).await.remove(0);
+    assert_eq!(s["call_status"], "failed");
+    assert_eq!(s["error_code"], "20500");
+    let p = app.pending(pid).await;
+    assert_eq!(p["call_status"], "retry_scheduled");
+    assert_eq!(p["last_error_code"], "lost_track");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_callback_for_an_ambiguous_create_recovers_the_call() {
+    let app = spawn_app(Backend::Sqlite).await;
+    app.twilio.script.lock().unwrap().push((
+        503,
+        json!({"code": 20503, "message": "Service Unavailable", "status": 503}),
+    ));
+    let p = app.create_pending("+14155550601").await;
+    let pid = p["id"].as_str().unwrap();
+    app.state.dispatcher.run_once().await.unwrap();
+    let sid = app.sessions(pid).await.remove(0)["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Twilio did create it after all: its callbacks name the session in the URL.
+    let csid = "CA0000000000000000000000000000beef";
+    app.status_callback(&sid, csid, "ringing", 1, &[]).await;
+    app.status_callback(&sid, csid, "no-answer", 2, &[("SipResponseCode", "487")])
+        .await;
+    let s = app.sessions(pid).await.remove(0);
+    assert_eq!(s["call_id"], csid);
+    assert_eq!(s["call_status"], "no_answer");
+    assert_eq!(app.pending(pid).await["call_status"], "retry_scheduled");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bridged_call_without_a_report_is_retried_by_the_sweep() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (pid, sid, csid) = dialled(&app, "+14155550602").await;
+    app.twilio_post(
+        &format!("/twilio/dial/{sid}"),
+        &[("DialCallStatus", "completed")],
+    )
+    .await;
+    app.status_callback(&sid, &csid, "completed", 3, &[("CallDuration", "60")])
+        .await;
+    assert_eq!(
+        app.pending(&pid).await["call_status"],
+        "calling",
+        "waiting for the assistant's report"
+    );
+    app.state.clock.advance(chrono::Duration::minutes(31));
+    assert_eq!(app.state.dispatcher.run_once().await.unwrap().swept, 1);
+    let p = app.pending(&pid).await;
+    assert_eq!(p["call_status"], "retry_scheduled");
+    assert_eq!(p["last_error_code"], "no_assistant_report");
+    assert_eq!(
+        app.sessions(&pid).await[0]["call_status"],
+        "completed",
+        "Twilio's final status is kept"
+    );
+}
