@@ -5,6 +5,7 @@
 pub mod classification;
 pub mod ids;
 pub mod learning;
+pub mod menu;
 pub mod phone;
 pub mod retry;
 pub mod routing;
