@@ -80,7 +80,8 @@ pub struct PassReport {
 
 /// How one dial ended.
 enum DialOutcome {
-    Placed,
+    /// Twilio accepted the call: the session and its CallSid.
+    Placed(SessionId, String),
     Failed,
 }
 
@@ -159,7 +160,7 @@ impl Dispatcher {
         self.record_claim(&claimed);
         let session_id = claimed.session_id;
         let me = self.clone();
-        tokio::spawn(async move { me.dial(claimed).await });
+        tokio::spawn(async move { me.dial(claimed, true).await });
         Ok(session_id)
     }
 
@@ -210,12 +211,22 @@ impl Dispatcher {
             self.record_claim(c);
         }
         let results =
-            futures_util::future::join_all(claimed.into_iter().map(|c| self.dial(c))).await;
+            futures_util::future::join_all(claimed.into_iter().map(|c| self.dial(c, false))).await;
+        let mut placed = Vec::with_capacity(results.len());
         for r in results {
             match r {
-                DialOutcome::Placed => report.dialled += 1,
+                DialOutcome::Placed(sid, call_sid) => placed.push((sid, call_sid)),
                 DialOutcome::Failed => report.dial_failed += 1,
             }
+        }
+        report.dialled = placed.len();
+        // One write for the pass. A status callback that arrives first records the CallSid itself.
+        if let Err(e) = self
+            .store
+            .mark_dialled_batch(&placed, self.clock.now())
+            .await
+        {
+            tracing::error!(error = %e, "could not record CallSids; callbacks will");
         }
         Ok(report)
     }
@@ -262,7 +273,7 @@ impl Dispatcher {
     /// Places the call for a claimed session. Never retries a create that Twilio may have
     /// processed: such a session stays `initiating` until a status callback or the sweep
     /// settles it.
-    async fn dial(&self, c: Claimed) -> DialOutcome {
+    async fn dial(&self, c: Claimed, record_now: bool) -> DialOutcome {
         let (Some(client), Some(twilio), Some(public)) = (
             &self.twilio,
             &self.settings.twilio,
@@ -284,13 +295,13 @@ impl Dispatcher {
         let now = self.clock.now();
         let outcome = match result {
             Ok(call) => {
-                if let Err(e) = self.store.mark_dialled(sid, &call.sid, now).await {
+                if record_now && let Err(e) = self.store.mark_dialled(sid, &call.sid, now).await {
                     // The callbacks carry the CallSid too; the session is not lost.
                     tracing::error!(session_id = %sid, error = %e, "could not record CallSid");
                 }
                 self.metrics
                     .inc("switchboard_twilio_calls_created_total", "");
-                return DialOutcome::Placed;
+                return DialOutcome::Placed(sid, call.sid);
             }
             Err(e) => e,
         };

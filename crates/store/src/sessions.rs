@@ -162,6 +162,45 @@ impl Store {
         Ok(())
     }
 
+    /// [`Store::mark_dialled`] for a dispatcher pass, in one statement on PostgreSQL.
+    pub async fn mark_dialled_batch(
+        &self,
+        placed: &[(SessionId, String)],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        if placed.is_empty() {
+            return Ok(());
+        }
+        match &self.db {
+            crate::Db::Pg(pool) => {
+                let ids: Vec<uuid::Uuid> = placed.iter().map(|(s, _)| s.0).collect();
+                let sids: Vec<&str> = placed.iter().map(|(_, c)| c.as_str()).collect();
+                let mut tx = pool.begin().await?;
+                sqlx::query("SET LOCAL synchronous_commit TO OFF")
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(
+                    "UPDATE call_sessions s SET call_id = COALESCE(s.call_id, u.csid), \
+                     call_status = CASE WHEN s.call_status = 'initiating' THEN 'queued' ELSE s.call_status END, \
+                     queued_at = COALESCE(s.queued_at, $3), updated_at = $3 \
+                     FROM UNNEST($1::uuid[], $2::text[]) AS u(sid, csid) WHERE s.id = u.sid",
+                )
+                .bind(&ids)
+                .bind(&sids)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+            }
+            crate::Db::Sqlite(_) => {
+                for (sid, call_sid) in placed {
+                    self.mark_dialled(*sid, call_sid, now).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Records the routing chosen by the voice webhook (and Twilio's AMD verdict, if any).
     pub async fn set_routing(
         &self,
