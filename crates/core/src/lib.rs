@@ -3,6 +3,7 @@
 //! store, the HTTP server and the dispatcher only ever *apply* decisions made here.
 
 pub mod classification;
+pub mod classifier;
 pub mod ids;
 pub mod learning;
 pub mod menu;
