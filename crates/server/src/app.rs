@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
             "/pending-calls",
             post(routes::admin::create_pending).get(routes::admin::list_pending),
         )
+        .route("/stats", get(routes::admin::stats))
         .route("/pending-calls/{id}", get(routes::admin::get_pending))
         .route(
             "/pending-calls/{id}/sessions",

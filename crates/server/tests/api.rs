@@ -36,6 +36,7 @@ both_backends!(
     rows_inserted_by_sql_are_picked_up,
     classification_api_round_trip,
     twilio_rejection_fails_the_attempt_with_its_code,
+    stats_report_the_days_success_rate,
 );
 
 async fn create_returns_the_stored_row_with_column_names(b: Backend) {
@@ -1264,4 +1265,37 @@ async fn a_bridged_call_without_a_report_is_retried_by_the_sweep() {
         "completed",
         "Twilio's final status is kept"
     );
+}
+
+async fn stats_report_the_days_success_rate(b: Backend) {
+    let app = spawn_app(b).await;
+    let (pid, sid, _) = dialled(&app, "+14155550700").await;
+    app.twilio_post(
+        &format!("/twilio/dial/{sid}"),
+        &[("DialCallStatus", "completed")],
+    )
+    .await;
+    app.vapi_post(json!({"message": {"type": "end-of-call-report", "endedReason": "customer-ended-call",
+        "call": {"assistantOverrides": {"variableValues": {"pendingcallid": pid}}}, "artifact": {}, "analysis": {"successEvaluation": true}}}))
+        .await;
+    let (_, sid2, csid2) = dialled(&app, "+14155550701").await;
+    app.status_callback(&sid2, &csid2, "busy", 2, &[]).await;
+    app.create_pending("+14155550702").await;
+    let v: Value = app.admin_get("/api/v1/stats").await.json().await.unwrap();
+    assert_eq!(v["total_calls"], 3);
+    assert_eq!(v["successful"], 1);
+    assert_eq!(v["by_status"]["retry_scheduled"], 1);
+    assert_eq!(v["attempts"], 2);
+    assert!((v["success_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    assert_eq!(v["tz"], "America/New_York");
+    let r = app.admin_get("/api/v1/stats?date=yesterday").await;
+    assert_eq!(r.status(), 400);
+    let v: Value = app
+        .admin_get("/api/v1/stats?date=2001-01-01")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["total_calls"], 0);
+    assert!(v["success_rate"].is_null());
 }

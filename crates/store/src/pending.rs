@@ -108,6 +108,33 @@ impl Store {
         })
     }
 
+    /// Success metrics for appointments in `[from, until)`: pending calls by status, and attempts.
+    pub async fn stats(
+        &self,
+        from: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<(Vec<(String, i64)>, i64)> {
+        with_db!(self, |pool, d| {
+            let by_status: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT call_status, COUNT(*) FROM pending_calls \
+                 WHERE appointment_time >= $1 AND appointment_time < $2 GROUP BY call_status ORDER BY 1",
+            )
+            .bind(ts(from))
+            .bind(ts(until))
+            .fetch_all(pool)
+            .await?;
+            let attempts: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM call_sessions s JOIN pending_calls p ON p.id = s.pending_call_id \
+                 WHERE p.appointment_time >= $1 AND p.appointment_time < $2 AND s.counts_as_attempt = TRUE",
+            )
+            .bind(ts(from))
+            .bind(ts(until))
+            .fetch_one(pool)
+            .await?;
+            Ok((by_status, attempts))
+        })
+    }
+
     /// "View all attempts": sessions of a pending call, newest first.
     pub async fn list_sessions(&self, pid: PendingCallId) -> Result<Vec<Session>> {
         with_db!(self, |pool, d| {

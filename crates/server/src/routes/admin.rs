@@ -508,6 +508,54 @@ pub async fn delete_classification(
     }
 }
 
+#[derive(Debug, Deserialize)]
+pub struct StatsQuery {
+    date: Option<String>,
+    tz: Option<String>,
+}
+
+/// `GET /api/v1/stats?date=&tz=`: the seed's success metrics for one appointment day (default
+/// today in `tz`): pending calls by status, the success rate and the attempts spent.
+pub async fn stats(
+    State(st): State<AppState>,
+    Query(q): Query<StatsQuery>,
+) -> Result<Response, ApiError> {
+    let tz: Tz = match q.tz.as_deref() {
+        None | Some("") => st.settings.default_timezone,
+        Some(t) => t
+            .parse()
+            .map_err(|_| ApiError::bad_request("invalid_query", "tz must be an IANA time zone"))?,
+    };
+    let day = match q.date.as_deref() {
+        None | Some("") => st.clock.now().with_timezone(&tz).date_naive(),
+        Some(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| ApiError::bad_request("invalid_query", "date must be YYYY-MM-DD"))?,
+    };
+    let (from, until) = crate::dispatcher::day_bounds(tz, day);
+    let (by_status, attempts) = st.store.stats(from, until).await?;
+    let total: i64 = by_status.iter().map(|(_, n)| n).sum();
+    let count = |s: &str| {
+        by_status
+            .iter()
+            .find(|(k, _)| k == s)
+            .map(|(_, n)| *n)
+            .unwrap_or(0)
+    };
+    let completed = count("completed");
+    let finished = completed + count("failed") + count("needs_manual");
+    Ok(Json(json!({
+        "date": day.to_string(),
+        "tz": tz.name(),
+        "total_calls": total,
+        "successful": completed,
+        "by_status": by_status.iter().map(|(k, n)| (k.clone(), json!(n))).collect::<serde_json::Map<_, _>>(),
+        "success_rate": if total > 0 { Some(completed as f64 / total as f64) } else { None },
+        "success_rate_of_finished": if finished > 0 { Some(completed as f64 / finished as f64) } else { None },
+        "attempts": attempts,
+    }))
+    .into_response())
+}
+
 /// `GET /api/v1/openapi.json`
 pub async fn openapi() -> Response {
     (
