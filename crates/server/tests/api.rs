@@ -106,12 +106,7 @@ async fn create_lists_every_invalid_field(b: Backend) {
 
 async fn admin_api_requires_the_bearer_token(b: Backend) {
     let app = spawn_app(b).await;
-    let r = app
-        .http
-        .get(format!("{}/api/v1/pending-calls", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get("/api/v1/pending-calls").await;
     assert_eq!(r.status(), 401);
     let r = app
         .http
@@ -123,12 +118,7 @@ async fn admin_api_requires_the_bearer_token(b: Backend) {
     assert_eq!(r.status(), 401);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "unauthorized");
-    let r = app
-        .http
-        .get(format!("{}/api/v1/openapi.json", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get("/api/v1/openapi.json").await;
     assert_eq!(r.status(), 200);
     let doc: Value = r.json().await.unwrap();
     assert!(
@@ -1030,15 +1020,7 @@ async fn metrics_report_cache_routing_and_latency() {
     let (_, sid, csid) = dialled(&app, "+14155550320").await;
     voice(&app, &sid, &csid).await;
     dialled(&app, "+14155550321").await;
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains("switchboard_classification_cache_total{result=\"hit\"} 1"),
         "{text}"
@@ -1063,26 +1045,11 @@ async fn metrics_report_cache_routing_and_latency() {
         text.contains("switchboard_dispatcher_lag_seconds"),
         "{text}"
     );
-    let r = app
-        .http
-        .get(format!("{}/readyz", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get("/readyz").await;
     assert_eq!(r.status(), 200);
-    let r = app
-        .http
-        .get(format!("{}/healthz", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get("/healthz").await;
     assert_eq!(r.status(), 200);
-    let r = app
-        .http
-        .get(format!("{}/no/such/route", app.addr))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get("/no/such/route").await;
     assert_eq!(r.status(), 404);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "not_found");

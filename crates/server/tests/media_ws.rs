@@ -73,15 +73,7 @@ async fn a_stream_for_a_known_session_is_accepted_then_handed_back() {
     .await
     .unwrap();
     assert!(closed);
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains("switchboard_media_streams_total{result=\"accepted\"} 1"),
         "{text}"
@@ -111,15 +103,7 @@ async fn a_stream_for_an_unknown_session_is_closed() {
             break;
         }
     }
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics().await;
     assert!(
         text.contains("switchboard_media_streams_total{result=\"unknown_session\"} 1"),
         "{text}"

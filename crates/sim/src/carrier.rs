@@ -97,6 +97,15 @@ fn twilio_error(status: StatusCode, code: u32, message: &str) -> Response {
         .into_response()
 }
 
+/// Twilio's 20404 answer.
+fn not_found() -> Response {
+    twilio_error(
+        StatusCode::NOT_FOUND,
+        20404,
+        "The requested resource was not found",
+    )
+}
+
 /// Splits `sip:user@host?X-a=1&X-b=2` into the URI and its decoded headers.
 pub fn sip_headers(uri: &str) -> (String, Vec<(String, String)>) {
     match uri.split_once('?') {
@@ -213,11 +222,7 @@ impl Carrier {
             return Err(Box::new(r));
         }
         if account != cfg.account_sid {
-            return Err(Box::new(twilio_error(
-                StatusCode::NOT_FOUND,
-                20404,
-                "The requested resource was not found",
-            )));
+            return Err(Box::new(not_found()));
         }
         Ok(())
     }
@@ -375,19 +380,11 @@ async fn fetch(
         return *r;
     }
     let Some(sid) = strip_json(&sid) else {
-        return twilio_error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        );
+        return not_found();
     };
     match c.0.calls.lock().expect("calls").get(sid) {
         Some(r) => Json(c.call_json(r)).into_response(),
-        None => twilio_error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        ),
+        None => not_found(),
     }
 }
 
@@ -401,11 +398,7 @@ async fn update(
         return *r;
     }
     let Some(sid) = strip_json(&sid) else {
-        return twilio_error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        );
+        return not_found();
     };
     let p = form(&body);
     let control = match (first(&p, "Twiml"), first(&p, "Url"), first(&p, "Status")) {
@@ -441,11 +434,7 @@ async fn update(
             21220,
             "Call is not in-progress. Cannot redirect.",
         ),
-        _ => twilio_error(
-            StatusCode::NOT_FOUND,
-            20404,
-            "The requested resource was not found",
-        ),
+        _ => not_found(),
     }
 }
 

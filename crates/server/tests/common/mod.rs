@@ -170,6 +170,20 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&'static str, &str)]) ->
 }
 
 impl TestApp {
+    /// An unauthenticated GET.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.addr))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The `/metrics` exposition text.
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics").await.text().await.unwrap()
+    }
+
     pub async fn admin_post(&self, path: &str, body: Value) -> reqwest::Response {
         self.http
             .post(format!("{}{path}", self.addr))
