@@ -29,6 +29,7 @@ fn param<'a>(p: &'a Params, name: &str) -> Option<&'a str> {
 }
 
 /// Checks `X-Twilio-Signature` over `SWITCHBOARD_PUBLIC_URL` + path + query and the form params.
+/// A WebSocket upgrade is signed over its `wss://` URL (protocols.md B.4); both schemes are tried.
 fn verify(
     st: &AppState,
     headers: &HeaderMap,
@@ -50,11 +51,18 @@ fn verify(
             .map(|p| p.as_str())
             .unwrap_or(uri.path())
     );
+    let ws_url = url
+        .replacen("https://", "wss://", 1)
+        .replacen("http://", "ws://", 1);
     let sig = headers
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !sig.is_empty() && signature::validate_form(token.expose(), &url, params, sig) {
+    let valid = |u: &str| signature::validate_form(token.expose(), u, params, sig);
+    let websocket = headers
+        .get("upgrade")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    if !sig.is_empty() && (valid(&url) || (websocket && valid(&ws_url))) {
         Ok(())
     } else {
         st.metrics
@@ -288,37 +296,8 @@ pub async fn media(
     OriginalUri(uri): OriginalUri,
     ws: WebSocketUpgrade,
 ) -> Response {
-    // Twilio signs the wss:// URL of the upgrade (protocols.md B.4); try both schemes.
-    let ok = match (
-        st.settings.public_url.as_deref(),
-        st.settings.twilio_auth_token.as_ref(),
-    ) {
-        (Some(base), Some(token)) => {
-            let sig = headers
-                .get("x-twilio-signature")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let pq = uri
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or(uri.path());
-            let https = format!("{base}{pq}");
-            let wss = https
-                .replacen("https://", "wss://", 1)
-                .replacen("http://", "ws://", 1);
-            !sig.is_empty()
-                && (signature::validate_form(token.expose(), &wss, &[], sig)
-                    || signature::validate_form(token.expose(), &https, &[], sig))
-        }
-        _ => false,
-    };
-    if !ok {
-        return ApiError::new(
-            StatusCode::FORBIDDEN,
-            "invalid_signature",
-            "X-Twilio-Signature is missing or does not match",
-        )
-        .into_response();
+    if let Err(e) = verify(&st, &headers, &uri, &vec![]) {
+        return e.into_response();
     }
     ws.on_upgrade(move |mut socket| async move {
         // Bounded: a stream that never sends `start` is closed after a few messages.
