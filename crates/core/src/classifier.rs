@@ -118,8 +118,12 @@ pub struct Config {
     /// A greeting at most this long, followed by `short_wait_ms` of silence, is a person.
     pub short_greeting_ms: u64,
     pub short_wait_ms: u64,
-    /// After a longer utterance a person still waits; a menu does not pause this long.
+    /// After a longer utterance a person still waits; a menu does not pause this long (and a
+    /// voicemail beep arrives sooner).
     pub long_wait_ms: u64,
+    /// Speech with pauses shorter than `run_gap_ms` for this long is a prompt, not a greeting.
+    pub menu_run_ms: u64,
+    pub run_gap_ms: u64,
     /// No speech at all for this long: nobody is there.
     pub silence_ms: u64,
     /// Decide `unknown` when nothing is clear by then.
@@ -132,8 +136,10 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             short_greeting_ms: 3500,
-            short_wait_ms: 450,
-            long_wait_ms: 1300,
+            short_wait_ms: 750,
+            long_wait_ms: 2000,
+            menu_run_ms: 8500,
+            run_gap_ms: 1500,
             silence_ms: 8000,
             window_ms: 45_000,
             preferences: menu::default_preferences(),
@@ -149,6 +155,8 @@ pub struct Classifier {
     /// End of the last speech segment, and that segment's length.
     last_end: Option<(u64, u64)>,
     first_speech_ms: Option<u64>,
+    /// Start of the current run of speech (pauses shorter than `run_gap_ms` do not break it).
+    run_start: Option<u64>,
     /// Speech so far (ms), and the longest single segment.
     talk_ms: u64,
     transcript: String,
@@ -164,6 +172,7 @@ impl Classifier {
             speaking_since: None,
             last_end: None,
             first_speech_ms: None,
+            run_start: None,
             talk_ms: 0,
             transcript: String::new(),
             beep_after_speech: None,
@@ -249,6 +258,13 @@ impl Classifier {
             } => self.music = true,
             Observation::Tone { .. } | Observation::Dtmf { .. } => {}
             Observation::SpeechStart { at_ms } => {
+                let new_run = match self.last_end {
+                    None => true,
+                    Some((end, _)) => at_ms.saturating_sub(end) >= self.cfg.run_gap_ms,
+                };
+                if new_run || self.run_start.is_none() {
+                    self.run_start = Some(*at_ms);
+                }
                 self.speaking_since.get_or_insert(*at_ms);
                 self.first_speech_ms.get_or_insert(*at_ms);
             }
@@ -304,9 +320,13 @@ impl Classifier {
                 }
             }
         }
-        // Long fluent speech with no transcript help: a menu by timing alone.
-        if let Some(s) = self.speaking_since
-            && t.saturating_sub(s) >= 9000
+        // Long fluent speech (short pauses only) with no transcript help: a menu by timing alone.
+        if let Some(run) = self.run_start
+            && t.saturating_sub(run) >= self.cfg.menu_run_ms
+            && (self.speaking_since.is_some()
+                || self
+                    .last_end
+                    .is_some_and(|(end, _)| t.saturating_sub(end) < self.cfg.run_gap_ms))
             && person_cue < 0.5
         {
             let class = self.menu_class();
@@ -361,10 +381,13 @@ mod tests {
     }
 
     #[test]
-    fn a_short_hello_then_silence_is_a_person_within_600_ms() {
+    fn a_short_hello_then_silence_is_a_person_after_the_short_wait() {
         let d = run(&[SpeechStart { at_ms: 300 }, SpeechEnd { at_ms: 900 }]);
         assert_eq!(d.classification, Class::Human);
-        assert!(d.decided_at_ms - 900 <= 600, "{d:?}");
+        assert!(
+            d.decided_at_ms - 900 <= Config::default().short_wait_ms + 20,
+            "{d:?}"
+        );
     }
 
     #[test]
@@ -381,7 +404,10 @@ mod tests {
             SpeechEnd { at_ms: 5200 },
         ]);
         assert_eq!(d.classification, Class::Human, "{d:?}");
-        assert!(d.decided_at_ms - 5200 <= 600, "{d:?}");
+        assert!(
+            d.decided_at_ms - 5200 <= Config::default().short_wait_ms + 20,
+            "{d:?}"
+        );
         // Timing alone (no transcript) still says person after a long wait.
         let d = run(&[SpeechStart { at_ms: 200 }, SpeechEnd { at_ms: 5200 }]);
         assert_eq!(d.classification, Class::Human);
@@ -454,7 +480,15 @@ mod tests {
     #[test]
     fn nobody_speaking_is_silence_and_long_speech_is_a_menu_by_timing() {
         assert_eq!(run(&[Tick { at_ms: 20 }]).classification, Class::Silence);
-        let d = run(&[SpeechStart { at_ms: 100 }, Tick { at_ms: 9200 }]);
+        // Sentences with short pauses, 9 s in all: a prompt.
+        let d = run(&[
+            SpeechStart { at_ms: 100 },
+            SpeechEnd { at_ms: 2500 },
+            SpeechStart { at_ms: 2900 },
+            SpeechEnd { at_ms: 5500 },
+            SpeechStart { at_ms: 5900 },
+            Tick { at_ms: 9200 },
+        ]);
         assert_eq!(d.classification, Class::IvrThenHuman);
         assert!(d.confidence < 0.8);
     }

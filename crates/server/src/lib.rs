@@ -2,6 +2,7 @@
 //! building blocks. Only this crate knows HTTP.
 
 pub mod app;
+pub mod classify;
 pub mod config;
 pub mod demo;
 pub mod dispatcher;

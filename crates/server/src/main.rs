@@ -36,6 +36,24 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Classify a recording of a call's inbound track (WAV PCM16 or mu-law at any rate, or raw
+    /// .ulaw 8 kHz) through exactly the live pipeline.
+    Classify {
+        file: String,
+        /// The outbound track (what we sent), for key presses heard on it. Not used yet.
+        #[arg(long)]
+        outbound: Option<String>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate the classifier on a labelled corpus: confusion matrix, accuracy, latencies.
+    Evaluate {
+        #[arg(long, default_value = "corpus")]
+        corpus: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Run one simulator as its own process, so a deployment can point `TWILIO_API_BASE` and
     /// `VAPI_SIP_URI` at it.
     #[command(subcommand)]
@@ -197,6 +215,53 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Offline commands need none of the service's settings.
+    match &cli.command {
+        Command::Classify {
+            file,
+            outbound,
+            json,
+        } => {
+            if outbound.is_some() {
+                eprintln!("switchboard: note: --outbound is not analysed yet");
+            }
+            return match switchboard::classify::read_audio(file) {
+                Err(e) => fail(e),
+                Ok(audio) => {
+                    let r = switchboard::classify::classify_ulaw(&audio);
+                    if *json {
+                        println!("{}", serde_json::to_string(&r).expect("serialisable"));
+                    } else {
+                        println!(
+                            "{} (confidence {:.2}) at {} ms: {}",
+                            r.classification.as_str(),
+                            r.confidence,
+                            r.decided_at_ms,
+                            r.reason
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+            };
+        }
+        Command::Evaluate { corpus, json } => {
+            return match switchboard::classify::evaluate(corpus) {
+                Err(e) => fail(e),
+                Ok(ev) => {
+                    if *json {
+                        println!(
+                            "{}",
+                            serde_json::to_string_pretty(&ev).expect("serialisable")
+                        );
+                    } else {
+                        print!("{}", ev.render());
+                    }
+                    ExitCode::SUCCESS
+                }
+            };
+        }
+        _ => {}
+    }
     // The simulators take their own flags and none of the service's settings.
     if let Command::Sim(cmd) = cli.command {
         init_tracing(false, "info");
@@ -224,7 +289,9 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Sim(_) => unreachable!("handled before settings are loaded"),
+        Command::Sim(_) | Command::Classify { .. } | Command::Evaluate { .. } => {
+            unreachable!("handled before settings are loaded")
+        }
         Command::Demo {
             clinics,
             calls,
