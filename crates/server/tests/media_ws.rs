@@ -109,3 +109,74 @@ async fn a_stream_for_an_unknown_session_is_closed() {
         "{text}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_observe_mode_the_stream_is_classified_and_recorded() {
+    let app = spawn_app_with(Backend::Sqlite, &[("SWITCHBOARD_CLASSIFY_MODE", "observe")]).await;
+    for (clip, expected) in [("human-001", "human"), ("sit-000", "disconnected")] {
+        let p = app.create_pending("+14155550510").await;
+        let pid = p["id"].as_str().unwrap().to_string();
+        app.state.dispatcher.run_once().await.unwrap();
+        let s = app.sessions(&pid).await.remove(0);
+        let (sid, csid) = (
+            s["id"].as_str().unwrap().to_string(),
+            s["call_id"].as_str().unwrap().to_string(),
+        );
+        let mut ws = connect(&app, true).await.unwrap();
+        ws.send(Message::text(build::connected())).await.unwrap();
+        ws.send(Message::text(build::start(
+            1,
+            "MZ1",
+            &csid,
+            &[("pending_call_id", &pid), ("session_id", &sid)],
+            true,
+        )))
+        .await
+        .unwrap();
+        let audio = std::fs::read(format!(
+            "{}/../../corpus/clips/{clip}.ulaw",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        for (i, chunk) in audio.chunks(160).enumerate() {
+            let i = i as u64;
+            ws.send(Message::text(build::media(
+                i + 2,
+                "MZ1",
+                false,
+                i + 1,
+                i * 20,
+                chunk,
+            )))
+            .await
+            .unwrap();
+            // the outbound track (the assistant) is ignored by the classifier
+            ws.send(Message::text(build::media(
+                i + 2,
+                "MZ1",
+                true,
+                i + 1,
+                i * 20,
+                &[0xff; 160],
+            )))
+            .await
+            .unwrap();
+        }
+        ws.send(Message::text(build::stop(9999, "MZ1", &csid)))
+            .await
+            .unwrap();
+        let _ = ws.close(None).await;
+        let mut detected = serde_json::Value::Null;
+        for _ in 0..100 {
+            detected = app.sessions(&pid).await[0]["detected_classification"].clone();
+            if !detected.is_null() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(detected, expected, "{clip}");
+        let s = app.sessions(&pid).await.remove(0);
+        assert!(s["detection_decided_at_ms"].as_i64().unwrap() > 0);
+        app.status_callback(&sid, &csid, "completed", 5, &[]).await;
+    }
+}

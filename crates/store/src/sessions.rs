@@ -201,6 +201,32 @@ impl Store {
         Ok(())
     }
 
+    /// Records what the Media Streams classifier decided for this attempt.
+    pub async fn record_detection(
+        &self,
+        sid: SessionId,
+        classification: &str,
+        confidence: f64,
+        decided_at_ms: i32,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        with_db!(self, |pool, d| {
+            sqlx::query(
+                "UPDATE call_sessions SET detected_classification = $2, detection_confidence = $3, \
+                 detection_decided_at_ms = $4, ivr_detected = $5, updated_at = $6 WHERE id = $1",
+            )
+            .bind(id(sid.0))
+            .bind(classification)
+            .bind(confidence)
+            .bind(decided_at_ms)
+            .bind(classification.starts_with("ivr"))
+            .bind(ts(now))
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// Records the routing chosen by the voice webhook (and Twilio's AMD verdict, if any).
     pub async fn set_routing(
         &self,

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use std::time::Instant;
 use switchboard_core::retry::outcome_of_call_end;
-use switchboard_core::routing::{Route, TwimlContext, decide, twiml_for};
+use switchboard_core::routing::{ClassifyMode, Route, TwimlContext, decide, twiml_for};
 use switchboard_core::{PendingStatus, SessionId, SessionStatus, signature};
 use switchboard_store::{CallProgress, DialResult, Finish, ProgressApplied};
 use switchboard_twilio::media;
@@ -322,6 +322,12 @@ pub async fn media(
                         Some(s) if s.call_id.as_deref().is_none_or(|c| c == start.call_sid) => {
                             st.metrics
                                 .inc("switchboard_media_streams_total", "result=\"accepted\"");
+                            // Observe mode: the assistant is already talking; listen, classify
+                            // and record. Navigate mode hands back at once until the classifier
+                            // can act on the call (the fallback <Dial><Sip> follows).
+                            if st.settings.classify_mode == ClassifyMode::Observe {
+                                listen(&st, &mut socket, s.id).await;
+                            }
                         }
                         _ => {
                             st.metrics.inc(
@@ -345,4 +351,60 @@ pub async fn media(
         }
         let _ = socket.send(Message::Close(None)).await;
     })
+}
+
+/// Runs the live pipeline over a stream's inbound audio (media time from Twilio's timestamps) and
+/// records the classifier's decision on the session. Returns when the stream stops or closes.
+async fn listen(st: &AppState, socket: &mut axum::extract::ws::WebSocket, sid: SessionId) {
+    use switchboard_core::classifier::{Classifier, Config, Observation};
+    let mut pipeline = switchboard_audio::Pipeline::new();
+    let mut classifier = Classifier::new(Config::default());
+    let mut decided = false;
+    while let Some(Ok(msg)) = socket.recv().await {
+        let Message::Text(text) = msg else { continue };
+        let m = match media::parse(&text) {
+            Ok(media::Inbound::Media { media: m, .. }) if m.track == media::Track::Inbound => m,
+            Ok(media::Inbound::Stop { .. }) => break,
+            Ok(_) => continue,
+            Err(_) => {
+                st.metrics.inc("switchboard_media_malformed_total", "");
+                continue;
+            }
+        };
+        if decided {
+            continue;
+        }
+        let end = m.timestamp_ms + m.payload.len() as u64 / 8;
+        let mut decision = None;
+        for e in pipeline.push_ulaw(m.timestamp_ms, &m.payload) {
+            if decision.is_none()
+                && let Some(o) = crate::classify::observation(&e)
+            {
+                decision = classifier.push(&o);
+            }
+        }
+        if decision.is_none() {
+            decision = classifier.push(&Observation::Tick { at_ms: end });
+        }
+        if let Some(d) = decision {
+            decided = true;
+            st.metrics.inc(
+                "switchboard_classifications_total",
+                &format!("class=\"{}\"", d.classification.as_str()),
+            );
+            if let Err(e) = st
+                .store
+                .record_detection(
+                    sid,
+                    d.classification.as_str(),
+                    d.confidence as f64,
+                    d.decided_at_ms as i32,
+                    st.clock.now(),
+                )
+                .await
+            {
+                tracing::error!(session_id = %sid, error = %e, "could not record the classification");
+            }
+        }
+    }
 }
