@@ -10,7 +10,8 @@
 use crate::menu::{self, MenuOption, Target};
 use serde::Serialize;
 
-/// Call-progress and special tones the front end reports.
+/// Call-progress and special tones the front end reports. Mirrors `switchboard_audio::ToneKind`
+/// on purpose: the domain core depends on no adapter crate; `server::classify` maps one to the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Tone {
