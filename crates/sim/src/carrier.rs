@@ -848,7 +848,7 @@ impl Carrier {
                     // A forked stream runs beside the call; TwiML continues at once.
                     let stream = verb.children[0].clone();
                     let me = self.clone();
-                    let params = self.stream_params(live, &stream);
+                    let params = Self::stream_params(&stream);
                     let url = stream.attr("url").unwrap_or_default().to_string();
                     let sid = live.plan.sid.clone();
                     self.set(&sid, |r| r.streams += 1);
@@ -866,7 +866,8 @@ impl Carrier {
         Flow::Done
     }
 
-    fn stream_params(&self, _live: &Live, stream: &El) -> Vec<(String, String)> {
+    /// The `<Parameter>`s of a `<Stream>`, for the `start` message's `customParameters`.
+    fn stream_params(stream: &El) -> Vec<(String, String)> {
         stream
             .children
             .iter()
@@ -882,7 +883,7 @@ impl Carrier {
     /// `<Connect><Stream>`: blocks until the server closes the socket or the call is updated.
     async fn stream(&self, live: &mut Live, stream: &El, both: bool) -> Option<Control> {
         let url = stream.attr("url").unwrap_or_default().to_string();
-        let params = self.stream_params(live, stream);
+        let params = Self::stream_params(stream);
         let sid = live.plan.sid.clone();
         self.set(&sid, |r| r.streams += 1);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();

@@ -51,9 +51,6 @@ fn verify(
             .map(|p| p.as_str())
             .unwrap_or(uri.path())
     );
-    let ws_url = url
-        .replacen("https://", "wss://", 1)
-        .replacen("http://", "ws://", 1);
     let sig = headers
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok())
@@ -62,7 +59,14 @@ fn verify(
     let websocket = headers
         .get("upgrade")
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"));
-    if !sig.is_empty() && (valid(&url) || (websocket && valid(&ws_url))) {
+    // Only an upgrade is also tried over its ws(s):// URL; ordinary webhooks pay for one check.
+    let valid_ws = || {
+        let ws_url = url
+            .replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1);
+        valid(&ws_url)
+    };
+    if !sig.is_empty() && (valid(&url) || (websocket && valid_ws())) {
         Ok(())
     } else {
         st.metrics
