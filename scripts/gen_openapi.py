@@ -43,6 +43,7 @@ session = {"type": "object", "properties": {
     "routing_decision": nullable("string", enum=["bridge", "replay_then_bridge", "classify", "hangup"]),
     "counts_as_attempt": S("boolean"), "ivr_detected": nullable("boolean"), "detected_classification": nullable("string"),
     "detection_confidence": nullable("number"), "detection_decided_at_ms": nullable("integer"), "ivr_actions_taken": nullable("array", items={}),
+    "handoff_at_ms": nullable("integer", description="navigate mode: media ms from answer when the call was handed to the assistant"),
     "answered_by": nullable("string"), "sip_bridged": nullable("boolean"), "dial_call_status": nullable("string"),
     "dial_sip_response_code": nullable("integer"), "last_sequence_number": nullable("integer"), "sip_response_code": nullable("integer"),
     "error_code": nullable("string"), "error_message": nullable("string"), "vapi_call_id": nullable("string"),

@@ -7,6 +7,7 @@ pub mod classifier;
 pub mod ids;
 pub mod learning;
 pub mod menu;
+pub mod navigator;
 pub mod phone;
 pub mod retry;
 pub mod routing;

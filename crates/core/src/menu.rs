@@ -930,6 +930,19 @@ const TARGET_RULES: &[(Target, &[&str])] = &[
     (Target::Spanish, &["spanish", "espanol"]),
     (Target::English, &["english", "ingles"]),
     (Target::Results, &["result*", "resultado*"]),
+    // A mailbox is not a person, whatever department it is for ("to leave a message for
+    // scheduling, press 2").
+    (
+        Target::Unknown,
+        &[
+            "leave a message",
+            "leave a voicemail",
+            "voicemail",
+            "voice mail",
+            "mailbox",
+            "dejar un mensaje",
+        ],
+    ),
     (
         Target::Prescriptions,
         &[
@@ -1498,6 +1511,10 @@ mod tests {
     const CASES: &[(&str, &[(char, Target)])] = &[
         // Label first.
         ("For scheduling, press 2.", &[('2', Scheduling)]),
+        (
+            "To leave a message for scheduling press 2. For the front desk press 0.",
+            &[('2', Unknown), ('0', FrontDesk)],
+        ),
         ("To schedule an appointment press two", &[('2', Scheduling)]),
         (
             "If you are calling about an appointment, please press 2.",

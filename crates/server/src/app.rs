@@ -39,6 +39,8 @@ pub struct AppState {
     pub dispatcher: Arc<Dispatcher>,
     pub metrics: Arc<Metrics>,
     pub clock: Clock,
+    /// The recogniser for live classification.
+    pub speech: crate::speech::Speech,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -135,6 +137,7 @@ impl Application {
         listener: TcpListener,
     ) -> anyhow::Result<Application> {
         let metrics = Arc::new(Metrics::default());
+        let speech = crate::speech::Speech::load(&settings.speech)?;
         let settings = Arc::new(settings);
         let dispatcher = Arc::new(Dispatcher::new(
             settings.clone(),
@@ -149,6 +152,7 @@ impl Application {
                 dispatcher,
                 metrics,
                 clock,
+                speech,
             },
             listener,
         })

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use switchboard_audio::{AudioEvent, Pipeline, ToneKind};
 use switchboard_core::classifier::{Class, Classifier, Config, Decision, Observation, Tone};
+use switchboard_core::menu;
 
 /// The JSON contract of `switchboard classify --json`.
 #[derive(Debug, Clone, Serialize)]
@@ -45,43 +46,294 @@ pub fn observation(e: &AudioEvent) -> Option<Observation> {
     })
 }
 
+/// The live listening chain for one stream: front end → classifier, in media time. A call may be
+/// classified several times (after each key press in navigate mode): [`Listener::restart`] starts
+/// a fresh classification from a media time while the front end keeps its noise estimate.
+pub struct Listener {
+    pipeline: Pipeline,
+    classifier: Classifier,
+    /// Media time the current classification started at; the classifier sees times relative to it.
+    base_ms: u64,
+    /// End of the audio pushed so far.
+    end_ms: u64,
+}
+
+impl Default for Listener {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Listener {
+    pub fn new() -> Self {
+        Listener {
+            pipeline: Pipeline::new(),
+            classifier: Classifier::new(Config::default()),
+            base_ms: 0,
+            end_ms: 0,
+        }
+    }
+
+    /// Media time of the end of the audio pushed so far.
+    pub fn end_ms(&self) -> u64 {
+        self.end_ms
+    }
+
+    fn observe(&mut self, o: Observation) -> Option<Decision> {
+        let rebased = match o {
+            Observation::SpeechStart { at_ms } => Observation::SpeechStart {
+                at_ms: at_ms.saturating_sub(self.base_ms),
+            },
+            Observation::SpeechEnd { at_ms } => Observation::SpeechEnd {
+                at_ms: at_ms.saturating_sub(self.base_ms),
+            },
+            Observation::Tone { at_ms, tone } => Observation::Tone {
+                at_ms: at_ms.saturating_sub(self.base_ms),
+                tone,
+            },
+            Observation::Dtmf { at_ms, digit } => Observation::Dtmf {
+                at_ms: at_ms.saturating_sub(self.base_ms),
+                digit,
+            },
+            Observation::Transcript {
+                at_ms,
+                text,
+                is_final,
+            } => Observation::Transcript {
+                at_ms: at_ms.saturating_sub(self.base_ms),
+                text,
+                is_final,
+            },
+            Observation::Tick { at_ms } => Observation::Tick {
+                at_ms: at_ms.saturating_sub(self.base_ms),
+            },
+        };
+        let mut d = self.classifier.push(&rebased)?;
+        d.decided_at_ms += self.base_ms;
+        Some(d)
+    }
+
+    /// Feeds audio that starts at media time `ts_ms`; front-end events go to `events`. Returns the
+    /// decision when this audio makes it.
+    pub fn push_ulaw(
+        &mut self,
+        ts_ms: u64,
+        payload: &[u8],
+        events: &mut Vec<AudioEvent>,
+    ) -> Option<Decision> {
+        let first = events.len();
+        events.extend(self.pipeline.push_ulaw(ts_ms, payload));
+        self.end_ms = self.end_ms.max(ts_ms + payload.len() as u64 / 8);
+        self.after_events(first, events)
+    }
+
+    /// Flushes the front end at the end of the audio.
+    pub fn finish_audio(&mut self, events: &mut Vec<AudioEvent>) -> Option<Decision> {
+        let first = events.len();
+        events.extend(self.pipeline.finish());
+        self.after_events(first, events)
+    }
+
+    fn after_events(&mut self, first: usize, events: &[AudioEvent]) -> Option<Decision> {
+        let mut decision = None;
+        for e in &events[first..] {
+            if e.at_ms() < self.base_ms {
+                continue;
+            }
+            if decision.is_none()
+                && let Some(o) = observation(e)
+            {
+                decision = self.observe(o);
+            }
+        }
+        decision.or_else(|| self.tick(self.end_ms))
+    }
+
+    /// Lets time pass with no new audio (a silent line is timed too).
+    pub fn tick(&mut self, at_ms: u64) -> Option<Decision> {
+        self.observe(Observation::Tick { at_ms })
+    }
+
+    /// Recognised text heard up to `at_ms`.
+    pub fn push_transcript(&mut self, at_ms: u64, text: &str) -> Option<Decision> {
+        self.observe(Observation::Transcript {
+            at_ms,
+            text: text.to_string(),
+            is_final: true,
+        })
+    }
+
+    /// The decision so far, if any.
+    pub fn decision(&self) -> Option<Decision> {
+        self.classifier.decision().map(|d| Decision {
+            decided_at_ms: d.decided_at_ms + self.base_ms,
+            ..d.clone()
+        })
+    }
+
+    /// Ends the analysis: the decision, `unknown` (or `silence`) when none was made.
+    pub fn finish(&mut self) -> Decision {
+        let mut d = self
+            .classifier
+            .finish(self.end_ms.saturating_sub(self.base_ms));
+        d.decided_at_ms += self.base_ms;
+        d
+    }
+
+    /// Starts a new classification at media time `at_ms` (after a key press) with `cfg`.
+    pub fn restart(&mut self, at_ms: u64, cfg: Config) {
+        self.classifier = Classifier::new(cfg);
+        self.base_ms = at_ms;
+    }
+}
+
+/// A menu is acted on once its prompt pauses for this long (it waits for a key): by then every
+/// option has been heard and decoded…
+pub const PROMPT_PAUSE_MS: u64 = 1500;
+/// …or at the latest this long after the classifier recognised it.
+pub const MENU_READ_MAX_MS: u64 = 20_000;
+/// Words reaching this close to the end of the speech count as its transcript (a recogniser's
+/// timestamps trail the front end's speech end a little).
+const WORDS_SLACK_MS: u64 = 700;
+
+/// Holds a menu decision until the whole prompt has been heard, then reads its options from
+/// every transcript of the round (since answer or the last key press): the key to a person is
+/// often named last. Without a recogniser there is nothing to wait for.
+#[derive(Debug, Default)]
+pub struct MenuReader {
+    heard: String,
+    pending: Option<Decision>,
+    speaking: bool,
+    last_end_ms: u64,
+    /// Media time the words heard so far reach (recognisers answer late).
+    words_until_ms: u64,
+    /// Start of this round: words from before it belong to a menu already acted on.
+    round_start_ms: u64,
+    /// After a key press the round starts with the next speech (the menu's answer to the key).
+    awaiting_speech: bool,
+}
+
+impl MenuReader {
+    /// Notes the front end's speech events.
+    pub fn events(&mut self, events: &[AudioEvent]) {
+        for e in events {
+            match *e {
+                AudioEvent::SpeechStart { at_ms } => {
+                    self.speaking = true;
+                    if self.awaiting_speech && at_ms >= self.round_start_ms {
+                        self.awaiting_speech = false;
+                        self.round_start_ms = at_ms;
+                    }
+                }
+                AudioEvent::SpeechEnd { at_ms, .. } => {
+                    self.speaking = false;
+                    self.last_end_ms = at_ms;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Notes a transcript of speech that ended at `until_ms`; false (and ignored) when it is
+    /// from before this round — the menu a key was already pressed for.
+    pub fn heard(&mut self, text: &str, until_ms: u64) -> bool {
+        if self.awaiting_speech || until_ms < self.round_start_ms {
+            return false;
+        }
+        self.words_until_ms = self.words_until_ms.max(until_ms);
+        self.heard.push(' ');
+        self.heard.push_str(text);
+        true
+    }
+
+    /// Offers a classifier decision: returned at once, unless it is a menu and a recogniser is
+    /// listening (then [`MenuReader::poll`] returns it read out).
+    pub fn offer(&mut self, d: Decision, reading: bool) -> Option<Decision> {
+        if reading && matches!(d.classification, Class::IvrOnly | Class::IvrThenHuman) {
+            self.pending = Some(d);
+            return None;
+        }
+        Some(d)
+    }
+
+    /// The waiting menu, read out, once its prompt has paused and no decode is outstanding.
+    pub fn poll(&mut self, now_ms: u64, decoding: bool) -> Option<Decision> {
+        let pending = self.pending.as_ref()?;
+        let paused = !self.speaking && now_ms.saturating_sub(self.last_end_ms) >= PROMPT_PAUSE_MS;
+        // The last words spoken have come back from the recogniser.
+        let caught_up = self.words_until_ms + WORDS_SLACK_MS >= self.last_end_ms;
+        let overdue = now_ms.saturating_sub(pending.decided_at_ms) >= MENU_READ_MAX_MS;
+        let options = menu::extract_options(&self.heard);
+        // The most wanted option has been named: no need to hear the rest (menus accept a key
+        // while they talk).
+        let best_heard = menu::default_preferences()
+            .first()
+            .is_some_and(|best| options.iter().any(|o| o.target == *best));
+        if !((paused && caught_up && !decoding) || overdue || best_heard) {
+            return None;
+        }
+        let pending = self.pending.take()?;
+        let digit = menu::choose(&options, &menu::default_preferences()).map(|o| o.digit);
+        // What timing took for a prompt may turn out, in words, to be a person (hold music,
+        // then "thank you for holding, how can I help you?").
+        if options.is_empty()
+            && menu::is_person_greeting_like(&self.heard) >= 0.5
+            && menu::menu_likelihood(&self.heard) < 0.5
+        {
+            return Some(Decision {
+                classification: Class::Human,
+                confidence: 0.85,
+                decided_at_ms: now_ms,
+                digit: None,
+                menu_options: options,
+                reason: "a person's words after what sounded like a prompt",
+            });
+        }
+        let classification = if digit.is_some() || options.is_empty() {
+            Class::IvrThenHuman
+        } else {
+            Class::IvrOnly
+        };
+        Some(Decision {
+            classification,
+            decided_at_ms: now_ms,
+            digit,
+            menu_options: options,
+            ..pending
+        })
+    }
+
+    /// After acting: a new round of listening from media time `at_ms`.
+    pub fn next_round(&mut self, at_ms: u64) {
+        self.heard.clear();
+        self.pending = None;
+        self.round_start_ms = at_ms;
+        self.awaiting_speech = true;
+    }
+}
+
+/// A blocking recogniser for one utterance of µ-law audio (offline classification).
+pub type Transcribe<'a> = &'a dyn Fn(&[u8]) -> Option<String>;
+
 /// Streams µ-law 8 kHz audio through the live pipeline in 20 ms chunks, as Twilio would send it.
 pub fn classify_ulaw(ulaw: &[u8]) -> Classified {
-    let mut pipeline = Pipeline::new();
-    let mut classifier = Classifier::new(Config::default());
+    let mut listener = Listener::new();
     let mut events = Vec::new();
     let mut decision: Option<Decision> = None;
     let mut t = 0u64;
     for chunk in ulaw.chunks(160) {
-        let evs = pipeline.push_ulaw(t, chunk);
+        let d = listener.push_ulaw(t, chunk, &mut events);
+        decision = decision.or(d);
         t += chunk.len() as u64 / 8;
-        for e in evs {
-            if decision.is_none()
-                && let Some(o) = observation(&e)
-            {
-                decision = classifier.push(&o).or(decision);
-            }
-            events.push(e);
-        }
-        if decision.is_none() {
-            decision = classifier.push(&Observation::Tick { at_ms: t });
-        }
     }
-    for e in pipeline.finish() {
-        if decision.is_none()
-            && let Some(o) = observation(&e)
-        {
-            decision = classifier.push(&o);
-        }
-        events.push(e);
-    }
+    decision = decision.or(listener.finish_audio(&mut events));
     // A recording that stops early: let the silence after it count, as a live line would.
     let end = t;
     while decision.is_none() && t < end + 2000 {
         t += 20;
-        decision = classifier.push(&Observation::Tick { at_ms: t });
+        decision = listener.tick(t);
     }
-    let d = decision.unwrap_or_else(|| classifier.finish(t));
+    let d = decision.unwrap_or_else(|| listener.finish());
     let ivr_actions = match d.digit {
         Some(digit) => vec![json!({"after_ms": d.decided_at_ms, "digits": digit.to_string()})],
         None => vec![],

@@ -89,7 +89,22 @@ pub struct Settings {
     pub classification_ttl_days: i64,
     pub ivr_only_policy: IvrOnlyPolicy,
     pub classify_mode: ClassifyMode,
+    /// The recogniser that helps the classifier read menus (`SWITCHBOARD_SPEECH`).
+    pub speech: SpeechChoice,
     pub log_json: bool,
+}
+
+/// Which recogniser to use; loaded into a [`crate::speech::Speech`] at start.
+#[derive(Debug, Clone, Default)]
+pub enum SpeechChoice {
+    /// Acoustics only.
+    #[default]
+    None,
+    /// Deepgram's streaming API (`DEEPGRAM_API_KEY`, `DEEPGRAM_URL`).
+    Deepgram(switchboard_speech::DeepgramConfig),
+    /// The offline Whisper model in this directory (`SWITCHBOARD_WHISPER_MODEL`; builds with the
+    /// `whisper` feature only).
+    Whisper(std::path::PathBuf),
 }
 
 const VARS: &[&str] = &[
@@ -119,6 +134,10 @@ const VARS: &[&str] = &[
     "SWITCHBOARD_CLASSIFICATION_TTL_DAYS",
     "SWITCHBOARD_IVR_ONLY_POLICY",
     "SWITCHBOARD_CLASSIFY_MODE",
+    "SWITCHBOARD_SPEECH",
+    "DEEPGRAM_API_KEY",
+    "DEEPGRAM_URL",
+    "SWITCHBOARD_WHISPER_MODEL",
     "SWITCHBOARD_LOG_FORMAT",
 ];
 
@@ -436,6 +455,50 @@ impl Settings {
                 ));
             }
         };
+        let deepgram_key = src.get("DEEPGRAM_API_KEY").filter(|k| !k.is_empty());
+        let default_speech = if deepgram_key.is_some() {
+            "deepgram"
+        } else {
+            "none"
+        };
+        let speech = match src.get("SWITCHBOARD_SPEECH").unwrap_or(default_speech) {
+            "none" => SpeechChoice::None,
+            "deepgram" => {
+                let Some(key) = deepgram_key else {
+                    return Err(invalid(
+                        "DEEPGRAM_API_KEY",
+                        "is required when SWITCHBOARD_SPEECH=deepgram",
+                    ));
+                };
+                let mut cfg = switchboard_speech::DeepgramConfig::new(key);
+                if let Some(url) = src.get("DEEPGRAM_URL") {
+                    if !(url.starts_with("wss://") || url.starts_with("ws://")) {
+                        return Err(invalid("DEEPGRAM_URL", "expected a ws:// or wss:// URL"));
+                    }
+                    cfg.base_url = url.trim_end_matches('/').to_string();
+                }
+                SpeechChoice::Deepgram(cfg)
+            }
+            "whisper" => {
+                if !cfg!(feature = "whisper") {
+                    return Err(invalid(
+                        "SWITCHBOARD_SPEECH",
+                        "whisper needs a build with `--features whisper` (see docs/speech.md)",
+                    ));
+                }
+                SpeechChoice::Whisper(
+                    src.get("SWITCHBOARD_WHISPER_MODEL")
+                        .unwrap_or("target/whisper-model")
+                        .into(),
+                )
+            }
+            _ => {
+                return Err(invalid(
+                    "SWITCHBOARD_SPEECH",
+                    "expected none, deepgram or whisper",
+                ));
+            }
+        };
         let log_json = match src.get("SWITCHBOARD_LOG_FORMAT").unwrap_or("text") {
             "text" => false,
             "json" => true,
@@ -467,6 +530,7 @@ impl Settings {
             classification_ttl_days,
             ivr_only_policy,
             classify_mode,
+            speech,
             log_json,
         })
     }

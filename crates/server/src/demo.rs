@@ -32,6 +32,9 @@ pub struct DemoOptions {
     pub database: Option<String>,
     /// Print progress to stderr.
     pub progress: bool,
+    /// Further service settings (e.g. `SWITCHBOARD_CLASSIFY_MODE`, `SWITCHBOARD_SPEECH`); they
+    /// override the demo's own.
+    pub settings: Vec<(&'static str, String)>,
 }
 
 impl Default for DemoOptions {
@@ -45,6 +48,7 @@ impl Default for DemoOptions {
             world: None,
             database: None,
             progress: true,
+            settings: Vec::new(),
         }
     }
 }
@@ -137,6 +141,9 @@ impl Demo {
         let app_l = TcpListener::bind("127.0.0.1:0").await?;
         let carrier_l = TcpListener::bind("127.0.0.1:0").await?;
         let vapi_l = TcpListener::bind("127.0.0.1:0").await?;
+        let speech_l = TcpListener::bind("127.0.0.1:0").await?;
+        let speech_url = format!("ws://{}", speech_l.local_addr()?);
+        let speech_key = random_hex(opts.seed ^ 0x7777, 32);
         let app_url = format!("http://{}", app_l.local_addr()?);
         let carrier_url = format!("http://{}", carrier_l.local_addr()?);
         let vapi_url = format!("http://{}", vapi_l.local_addr()?);
@@ -146,7 +153,7 @@ impl Demo {
         let vapi_secret = random_hex(opts.seed ^ 0x1234, 32);
         let listen = app_l.local_addr()?.to_string();
         let sip = format!("sip:clinic-agent@{}", vapi_l.local_addr()?);
-        let pairs: Vec<(&'static str, &str)> = vec![
+        let mut pairs: Vec<(&'static str, &str)> = vec![
             ("DATABASE_URL", &db),
             ("SWITCHBOARD_LISTEN", &listen),
             ("SWITCHBOARD_PUBLIC_URL", &app_url),
@@ -161,7 +168,15 @@ impl Demo {
             ("SWITCHBOARD_CALLS_PER_SECOND", "200"),
             ("SWITCHBOARD_MAX_IN_FLIGHT", "100"),
             ("SWITCHBOARD_RING_TIMEOUT_SECS", "30"),
+            // The recogniser stand-in (Deepgram's protocol) transcribes the clinics' prompts.
+            ("SWITCHBOARD_SPEECH", "deepgram"),
+            ("DEEPGRAM_URL", &speech_url),
+            ("DEEPGRAM_API_KEY", &speech_key),
         ];
+        for (k, v) in &opts.settings {
+            pairs.retain(|(key, _)| key != k);
+            pairs.push((k, v.as_str()));
+        }
         let settings = Settings::load(&Source::from_pairs(&pairs))?;
         let store = Store::connect(&db).await?;
         store.migrate().await?;
@@ -195,6 +210,11 @@ impl Demo {
             clock: sim_clock,
             carrier_base: Some(carrier_url.clone()),
         });
+        let recogniser = switchboard_sim::Recogniser::new(switchboard_sim::RecogniserConfig {
+            api_key: speech_key.clone(),
+        });
+        let sr = recogniser.router();
+        tokio::spawn(async move { axum::serve(speech_l, sr).await });
         let (cr, vr) = (carrier.router(), vapi.router());
         tokio::spawn(async move { axum::serve(carrier_l, cr).await });
         tokio::spawn(async move { axum::serve(vapi_l, vr).await });

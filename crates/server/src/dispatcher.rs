@@ -130,6 +130,11 @@ impl Dispatcher {
         })
     }
 
+    /// The Twilio REST client (navigate mode updates live calls with it).
+    pub fn twilio(&self) -> Option<&TwilioClient> {
+        self.twilio.as_ref()
+    }
+
     pub fn can_place_calls(&self) -> bool {
         self.twilio.is_some()
     }

@@ -8,5 +8,7 @@ pub mod demo;
 pub mod dispatcher;
 pub mod error;
 pub mod metrics;
+pub mod navigate;
 pub mod routes;
+pub mod speech;
 pub mod vapi;

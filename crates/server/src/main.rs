@@ -82,6 +82,11 @@ enum Command {
         /// Keep the service and simulators up afterwards (Ctrl-C to stop).
         #[arg(long)]
         serve: bool,
+        /// How unknown numbers are handled: `navigate` (Switchboard listens first, hands a person
+        /// to the assistant, lets the assistant navigate menus it cannot read) or `observe` (the
+        /// assistant talks at once; Switchboard listens alongside and learns).
+        #[arg(long, default_value = "navigate", value_parser = ["navigate", "observe"])]
+        classify_mode: String,
     },
 }
 
@@ -287,6 +292,24 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The demo's own service settings: the classify mode, and the recogniser if the environment
+/// configures one (`SWITCHBOARD_SPEECH`, `DEEPGRAM_API_KEY`, `DEEPGRAM_URL`,
+/// `SWITCHBOARD_WHISPER_MODEL`).
+fn demo_settings(classify_mode: &str) -> Vec<(&'static str, String)> {
+    let mut out = vec![("SWITCHBOARD_CLASSIFY_MODE", classify_mode.to_string())];
+    for var in [
+        "SWITCHBOARD_SPEECH",
+        "DEEPGRAM_API_KEY",
+        "DEEPGRAM_URL",
+        "SWITCHBOARD_WHISPER_MODEL",
+    ] {
+        if let Ok(v) = std::env::var(var) {
+            out.push((var, v));
+        }
+    }
+    out
+}
+
 async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
         Command::Sim(_) | Command::Classify { .. } | Command::Evaluate { .. } => {
@@ -300,6 +323,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             speed,
             world,
             serve,
+            classify_mode,
         } => {
             if calls == 0 || days == 0 || speed.is_nan() || speed <= 0.0 {
                 anyhow::bail!("--calls, --days and --speed must be greater than 0");
@@ -313,6 +337,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 world,
                 database: None,
                 progress: true,
+                settings: demo_settings(&classify_mode),
             };
             let demo = switchboard::demo::Demo::start(&opts).await?;
             eprintln!(

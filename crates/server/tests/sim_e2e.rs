@@ -93,7 +93,7 @@ async fn demo() -> Demo {
     std::fs::write(&world, WORLD).unwrap();
     let opts = DemoOptions {
         world: Some(world.display().to_string()),
-        speed: 400.0,
+        speed: 100.0,
         progress: false,
         ..Default::default()
     };
@@ -273,7 +273,7 @@ async fn a_menu_is_learned_on_the_first_call_and_replayed_on_the_next() {
     assert_eq!(first.bridged_to.as_deref(), Some("menu"));
     let learned = active(&d, "+13125550002")
         .await
-        .expect("learned from the call");
+        .unwrap_or_else(|| panic!("learned from the call: {:?} {:?}", d.vapi.calls(), first));
     assert_eq!(
         learned.classification_type,
         ClassificationType::IvrThenHuman

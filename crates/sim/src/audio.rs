@@ -39,6 +39,13 @@ pub fn slice_at(clip: &[u8], offset: u64, looping: bool) -> [u8; 160] {
     out
 }
 
+/// Every rendered speech clip: (its text, its audio). The recogniser stand-in knows them all.
+pub fn speech_clips() -> impl Iterator<Item = (&'static str, &'static [u8])> {
+    clips_index::CLIPS
+        .iter()
+        .filter_map(|(k, a)| k.strip_prefix("speech:").map(|t| (t, *a)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

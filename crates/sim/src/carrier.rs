@@ -8,6 +8,7 @@
 
 use crate::clock::SimClock;
 use crate::line::{Line, LineState};
+use crate::playout::{self, Playout};
 use crate::twiml::{self, El};
 use crate::world::{Clinic, Kind, World};
 use axum::extract::{Path, State};
@@ -55,6 +56,8 @@ pub struct CallRecord {
     pub answered: bool,
     /// Simulated seconds from answer to hang-up.
     pub duration_s: u64,
+    /// Keys that reached the clinic — `<Play digits>`, the assistant's `dtmf` tool, in-band DTMF
+    /// played on a `<Connect><Stream>` — as (line media ms, key), recorded as they are pressed.
     pub digits_pressed: Vec<(u64, char)>,
     /// What was on the line when the assistant joined.
     pub bridged_to: Option<String>,
@@ -83,6 +86,72 @@ struct Inner {
     fail_next: AtomicU32,
     /// Answered calls' lines and answer instants, for DTMF sent by the assistant mid-call.
     lines: Mutex<HashMap<String, SharedLine>>,
+    /// Keys signalled towards each clinic (`<Play digits>`, the assistant's `dtmf` tool) with
+    /// their media times, rendered as tones on forked streams' outbound track.
+    sent_keys: Mutex<HashMap<String, Vec<(u64, char)>>>,
+}
+
+/// Most keys remembered per call for the outbound track (the oldest are forgotten first).
+const MAX_SENT_KEYS: usize = 256;
+
+/// Which tracks a `<Stream>` carries (its `track` attribute).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tracks {
+    /// `inbound_track` (the default): the clinic.
+    Inbound,
+    /// `outbound_track`: what is sent to the clinic.
+    Outbound,
+    /// `both_tracks`.
+    Both,
+}
+
+impl Tracks {
+    fn of(stream: &El) -> Tracks {
+        match stream.attr("track") {
+            Some("outbound_track") => Tracks::Outbound,
+            Some("both_tracks") => Tracks::Both,
+            _ => Tracks::Inbound,
+        }
+    }
+
+    fn inbound(self) -> bool {
+        self != Tracks::Outbound
+    }
+
+    fn outbound(self) -> bool {
+        self != Tracks::Inbound
+    }
+
+    /// The `start` message's `tracks`.
+    fn names(self) -> &'static [&'static str] {
+        match self {
+            Tracks::Inbound => &["inbound"],
+            Tracks::Outbound => &["outbound"],
+            Tracks::Both => &["inbound", "outbound"],
+        }
+    }
+}
+
+/// What a bidirectional stream's server may send.
+#[derive(Debug, PartialEq)]
+enum FromServer {
+    /// µ-law audio to play to the clinic.
+    Media(Vec<u8>),
+    Mark(String),
+    Clear,
+}
+
+fn from_server(text: &str) -> Option<FromServer> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    match v["event"].as_str()? {
+        "media" => base64::engine::general_purpose::STANDARD
+            .decode(v["media"]["payload"].as_str()?)
+            .ok()
+            .map(FromServer::Media),
+        "mark" => Some(FromServer::Mark(v["mark"]["name"].as_str()?.to_string())),
+        "clear" => Some(FromServer::Clear),
+        _ => None,
+    }
 }
 
 /// The running carrier (cheap to clone).
@@ -146,6 +215,7 @@ impl Carrier {
             counter: AtomicU64::new(0),
             fail_next: AtomicU32::new(0),
             lines: Mutex::new(HashMap::new()),
+            sent_keys: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -179,6 +249,12 @@ impl Carrier {
             .collect();
         v.sort_by(|a, b| a.sid.cmp(&b.sid));
         v
+    }
+
+    /// What is on an answered call's line now (`None` once the call has ended).
+    pub fn line_state(&self, sid: &str) -> Option<LineState> {
+        let line = self.0.lines.lock().expect("lines").get(sid).cloned()?;
+        Some(line.0.lock().expect("line").state())
     }
 
     /// Calls still ringing or on the line.
@@ -462,7 +538,7 @@ async fn sim_dtmf(
             'w' => t += 500,
             'W' => t += 1000,
             d => {
-                l.press(t, d);
+                c.press(&sid, &mut l, t, d, true);
                 t += 200;
             }
         }
@@ -516,6 +592,24 @@ impl Carrier {
     fn set(&self, sid: &str, f: impl FnOnce(&mut CallRecord)) {
         if let Some(r) = self.0.calls.lock().expect("calls").get_mut(sid) {
             f(r);
+        }
+    }
+
+    /// A key reaching call `sid`'s clinic at media time `at_ms`; the call record's
+    /// `digits_pressed` follows at once. `signalled` keys (`<Play digits>`, the assistant's `dtmf`
+    /// tool) are also rendered as tones on forked streams' outbound track; keys heard in a
+    /// bidirectional stream's audio were audio already.
+    fn press(&self, sid: &str, line: &mut Line, at_ms: u64, digit: char, signalled: bool) {
+        line.press(at_ms, digit);
+        let pressed = line.pressed.clone();
+        self.set(sid, |r| r.digits_pressed = pressed);
+        if signalled {
+            let mut keys = self.0.sent_keys.lock().expect("keys");
+            let keys = keys.entry(sid.to_string()).or_default();
+            if keys.len() >= MAX_SENT_KEYS {
+                keys.remove(0);
+            }
+            keys.push((at_ms, digit));
         }
     }
 
@@ -764,6 +858,11 @@ impl Carrier {
             .expect("controls")
             .remove(&live.plan.sid);
         self.0.lines.lock().expect("lines").remove(&live.plan.sid);
+        self.0
+            .sent_keys
+            .lock()
+            .expect("keys")
+            .remove(&live.plan.sid);
     }
 
     /// Executes one `<Response>`.
@@ -800,7 +899,8 @@ impl Carrier {
                                 _ => {
                                     let at = self.media_ms(live);
                                     if let Some(line) = live.line.as_ref() {
-                                        line.lock().expect("line").press(at, ch);
+                                        let mut line = line.lock().expect("line");
+                                        self.press(&live.plan.sid, &mut line, at, ch, true);
                                     }
                                     // a DTMF tone plus the gap after it
                                     200
@@ -830,7 +930,7 @@ impl Carrier {
                 }
                 "Connect" => {
                     let stream = &verb.children[0];
-                    if let Some(c) = self.stream(live, stream, false).await {
+                    if let Some(c) = self.stream(live, stream).await {
                         return Flow::Replaced(c);
                     }
                     if let Some(action) = verb.attr("action") {
@@ -850,11 +950,13 @@ impl Carrier {
                     let me = self.clone();
                     let params = Self::stream_params(&stream);
                     let url = stream.attr("url").unwrap_or_default().to_string();
+                    let tracks = Tracks::of(&stream);
                     let sid = live.plan.sid.clone();
                     self.set(&sid, |r| r.streams += 1);
-                    tokio::spawn(
-                        async move { me.stream_audio(&sid, &url, params, true, None).await },
-                    );
+                    tokio::spawn(async move {
+                        me.stream_audio(&sid, &url, params, tracks, false, None)
+                            .await
+                    });
                 }
                 "Stop" => {}
                 other => {
@@ -881,7 +983,8 @@ impl Carrier {
     }
 
     /// `<Connect><Stream>`: blocks until the server closes the socket or the call is updated.
-    async fn stream(&self, live: &mut Live, stream: &El, both: bool) -> Option<Control> {
+    /// Bidirectional streams carry the inbound track only.
+    async fn stream(&self, live: &mut Live, stream: &El) -> Option<Control> {
         let url = stream.attr("url").unwrap_or_default().to_string();
         let params = Self::stream_params(stream);
         let sid = live.plan.sid.clone();
@@ -889,7 +992,7 @@ impl Carrier {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
         let me = self.clone();
         let task = tokio::spawn(async move {
-            me.stream_audio(&sid, &url, params, both, Some(stop_rx))
+            me.stream_audio(&sid, &url, params, Tracks::Inbound, true, Some(stop_rx))
                 .await
         });
         tokio::select! {
@@ -901,14 +1004,50 @@ impl Carrier {
         }
     }
 
-    /// Streams the line's audio to a Media Streams server at real-time pace (scaled by the
-    /// clock): `connected`, `start`, 20 ms `media` frames, `stop`.
+    /// The `start` message, with this account's SID and the stream's `tracks`.
+    fn start_message(
+        &self,
+        stream_sid: &str,
+        call_sid: &str,
+        params: &[(&str, &str)],
+        tracks: Tracks,
+    ) -> String {
+        use switchboard_twilio::media::build;
+        let msg = build::start(1, stream_sid, call_sid, params, tracks == Tracks::Both);
+        let mut v: Value = serde_json::from_str(&msg).expect("start is JSON");
+        v["start"]["accountSid"] = json!(self.0.cfg.account_sid);
+        v["start"]["tracks"] = json!(tracks.names());
+        v.to_string()
+    }
+
+    /// The `stop` message, with this account's SID.
+    fn stop_message(&self, seq: u64, stream_sid: &str, call_sid: &str) -> String {
+        use switchboard_twilio::media::build;
+        let mut v: Value =
+            serde_json::from_str(&build::stop(seq, stream_sid, call_sid)).expect("stop is JSON");
+        v["stop"]["accountSid"] = json!(self.0.cfg.account_sid);
+        v.to_string()
+    }
+
+    /// Streams a call to a Media Streams server at real-time pace (scaled by the clock):
+    /// `connected`, `start`, then every 20 ms a `media` message per track, until the server closes
+    /// the socket, the call ends (`stop`) or a `<Connect>` is interrupted (`stop`).
+    ///
+    /// * inbound track: the clinic's side, read from its line model at each frame's media time;
+    /// * outbound track (forked streams with `outbound_track` or `both_tracks`): what is sent to
+    ///   the clinic, i.e. silence and the tones of the keys pressed towards it (`<Play digits>`,
+    ///   the assistant's `dtmf` tool), with their own chunk numbers and the same timestamps;
+    /// * bidirectional (`<Connect>`): the server's `media` is queued and played 20 ms per frame,
+    ///   through a DTMF detector whose keys reach the clinic's line at the media time they were
+    ///   played; `mark`s are echoed once the audio queued before them has played, and `clear`
+    ///   drops the queue and echoes pending marks at once.
     async fn stream_audio(
         &self,
         call_sid: &str,
         url: &str,
         params: Vec<(String, String)>,
-        both: bool,
+        tracks: Tracks,
+        bidirectional: bool,
         mut stop: Option<tokio::sync::oneshot::Receiver<()>>,
     ) {
         use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
@@ -934,15 +1073,13 @@ impl Carrier {
             .collect();
         let _ = ws.send(Message::text(build::connected())).await;
         let _ = ws
-            .send(Message::text(build::start(
-                1,
+            .send(Message::text(self.start_message(
                 &stream_sid,
                 call_sid,
                 &kv,
-                both,
+                tracks,
             )))
             .await;
-        // The clinic's side of the call, read from its line model at each frame's media time.
         // Frames advance exactly 20 ms of line time each, from the line time at stream start, so
         // the audio is contiguous whatever the scheduler's jitter.
         let line = self.0.lines.lock().expect("lines").get(call_sid).cloned();
@@ -951,41 +1088,125 @@ impl Carrier {
             .as_ref()
             .map(|(_, answered)| (answered.elapsed().as_secs_f64() * 1000.0 * speed) as u64)
             .unwrap_or(0);
-        let mut seq = 2;
+        let mut playout = bidirectional.then(Playout::new);
+        let mut warned_full = false;
+        let mut seq: u64 = 2;
+        let (mut chunk_in, mut chunk_out) = (1u64, 1u64);
         let mut ts = 0;
+        let tick = self.0.cfg.clock.sleep(20);
+        tokio::pin!(tick);
         loop {
-            let tick = self.0.cfg.clock.sleep(20);
+            let mut out: Vec<String> = Vec::new();
+            let mut done = false;
             tokio::select! {
-                _ = tick => {
-                    let frame = match &line {
-                        Some((l, _)) => l.lock().expect("line").audio_frame(t0 + ts),
-                        None => [crate::audio::SILENCE; 160],
-                    };
-                    if ws.send(Message::text(build::media(seq, &stream_sid, false, seq - 1, ts, &frame))).await.is_err() {
-                        break;
-                    }
-                    seq += 1;
-                    ts += 20;
-                    if ts > 10 * 60 * 1000 { break; }
-                }
-                msg = ws.next() => match msg {
-                    Some(Ok(Message::Text(t))) => {
-                        // Echo marks back, as Twilio does once queued audio has played.
-                        if let Ok(v) = serde_json::from_str::<Value>(&t)
-                            && v["event"] == "mark"
-                        {
-                            let name = v["mark"]["name"].as_str().unwrap_or_default().to_string();
-                            let _ = ws.send(Message::text(build::mark(seq, &stream_sid, &name))).await;
+                _ = &mut tick => {
+                    tick.set(self.0.cfg.clock.sleep(20));
+                    // Stay on the call's clock: when the scheduler falls behind (an accelerated
+                    // clock always does), send the frames that are due, so the stream's media
+                    // time and the line's time agree.
+                    let due = line
+                        .as_ref()
+                        .map(|(_, answered)| (answered.elapsed().as_secs_f64() * 1000.0 * speed) as u64)
+                        .unwrap_or(t0 + ts)
+                        .saturating_sub(t0);
+                    let mut frames = 0;
+                    loop {
+                        let t = t0 + ts;
+                        if let Some(p) = playout.as_mut() {
+                            let played = p.tick(t);
+                            for name in played.marks {
+                                out.push(build::mark(seq, &stream_sid, &name));
+                                seq += 1;
+                            }
+                            if let (false, Some((l, _))) = (played.digits.is_empty(), &line) {
+                                let mut l = l.lock().expect("line");
+                                for (at, d) in played.digits {
+                                    tracing::debug!(call = %call_sid, digit = %d, at_ms = at, "in-band key press from the stream");
+                                    self.press(call_sid, &mut l, at, d, false);
+                                }
+                            }
+                        }
+                        if tracks.inbound() {
+                            let frame = match &line {
+                                Some((l, _)) => l.lock().expect("line").audio_frame(t),
+                                None => [crate::audio::SILENCE; 160],
+                            };
+                            out.push(build::media(seq, &stream_sid, false, chunk_in, ts, &frame));
                             seq += 1;
+                            chunk_in += 1;
+                        }
+                        if tracks.outbound() {
+                            let frame = {
+                                let keys = self.0.sent_keys.lock().expect("keys");
+                                playout::outbound_frame(keys.get(call_sid).map_or(&[], Vec::as_slice), t)
+                            };
+                            out.push(build::media(seq, &stream_sid, true, chunk_out, ts, &frame));
+                            seq += 1;
+                            chunk_out += 1;
+                        }
+                        ts += 20;
+                        // The call ended (a forked stream outlives the TwiML that started it).
+                        if line.is_some() && !self.0.lines.lock().expect("lines").contains_key(call_sid) {
+                            out.push(self.stop_message(seq, &stream_sid, call_sid));
+                            done = true;
+                        }
+                        if ts > 10 * 60 * 1000 {
+                            done = true;
+                        }
+                        frames += 1;
+                        // Catch up only when more than a few frames behind, a few frames at a
+                        // time, so the server still hears the line in small steps.
+                        if done || ts + 200 > due || frames >= 50 {
+                            break;
                         }
                     }
+                }
+                msg = ws.next() => match msg {
+                    Some(Ok(Message::Text(t))) => match (playout.as_mut(), from_server(&t)) {
+                        // A unidirectional stream only listens: Twilio ignores what the server sends.
+                        (None, _) => {}
+                        (Some(p), Some(FromServer::Media(audio))) => {
+                            let dropped = p.media(&audio);
+                            if dropped > 0 && !warned_full {
+                                warned_full = true;
+                                tracing::warn!(call = %call_sid, dropped, "bidirectional stream queued over 60 s of audio; dropping the excess");
+                            }
+                        }
+                        (Some(p), Some(FromServer::Mark(name))) => match p.mark(name) {
+                            Ok(Some(name)) => {
+                                out.push(build::mark(seq, &stream_sid, &name));
+                                seq += 1;
+                            }
+                            Ok(None) => {}
+                            Err(name) => tracing::warn!(call = %call_sid, mark = %name, "too many pending marks; dropping one"),
+                        },
+                        (Some(p), Some(FromServer::Clear)) => {
+                            for name in p.clear() {
+                                out.push(build::mark(seq, &stream_sid, &name));
+                                seq += 1;
+                            }
+                        }
+                        (Some(_), None) => {
+                            tracing::debug!(call = %call_sid, "ignoring an unknown or malformed stream message");
+                        }
+                    },
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     _ => {}
                 },
                 _ = async { match stop.as_mut() { Some(s) => { let _ = s.await; } None => std::future::pending::<()>().await } } => {
-                    let _ = ws.send(Message::text(build::stop(seq, &stream_sid, call_sid))).await;
+                    out.push(self.stop_message(seq, &stream_sid, call_sid));
+                    done = true;
+                }
+            }
+            for m in out {
+                if ws.feed(Message::text(m)).await.is_err() {
+                    done = true;
                     break;
                 }
+            }
+            let flushed = ws.flush().await.is_ok();
+            if done || !flushed {
+                break;
             }
         }
         let _ = ws.close(None).await;

@@ -6,11 +6,14 @@ pub mod audio;
 pub mod carrier;
 pub mod clock;
 pub mod line;
+mod playout;
+pub mod recogniser;
 pub mod twiml;
 pub mod vapi;
 pub mod world;
 
 pub use carrier::{CallRecord, Carrier, CarrierConfig};
 pub use clock::SimClock;
+pub use recogniser::{Recogniser, RecogniserConfig};
 pub use vapi::{AssistantCall, VapiConfig, VapiSim};
 pub use world::{Kind, World};

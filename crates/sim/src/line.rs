@@ -42,6 +42,8 @@ const ACCEPT_AFTER_MS: u64 = 300;
 const TIMEOUT_MS: u64 = 5000;
 /// A menu that repeats this many times hangs up.
 const MAX_REPEATS: u32 = 3;
+/// A person who has greeted and hears only silence says "Hello?" after this long.
+const HELLO_AFTER_MS: u64 = 4000;
 
 /// The clinic side of one call.
 #[derive(Debug, Clone)]
@@ -170,11 +172,24 @@ impl Line {
         let state = self.at(t_ms);
         let since = t_ms.saturating_sub(self.since_ms);
         let src: Option<(&'static [u8], bool)> = match state {
-            LineState::Person => self
-                .greeting
-                .as_deref()
-                .and_then(|g| clip(&format!("speech:{g}")))
-                .map(|c| (c, false)),
+            LineState::Person => {
+                // A person who hears nothing says "Hello?" — twice, a few seconds apart.
+                let greeting = self
+                    .greeting
+                    .as_deref()
+                    .and_then(|g| clip(&format!("speech:{g}")))
+                    .unwrap_or(&[]);
+                let greeting_ms = greeting.len() as u64 / 8;
+                let again = since.saturating_sub(greeting_ms) / HELLO_AFTER_MS;
+                if since < greeting_ms {
+                    Some((greeting, false))
+                } else if (1..=2).contains(&again) {
+                    let offset = since - greeting_ms - again * HELLO_AFTER_MS;
+                    return slice_at(clip("speech:Hello?").unwrap_or(&[]), offset * 8, false);
+                } else {
+                    None
+                }
+            }
             LineState::Menu { node } => {
                 clip(&format!("speech:{}", self.menu[node].prompt)).map(|c| (c, false))
             }
@@ -204,6 +219,11 @@ impl Line {
             Some((c, looping)) => slice_at(c, since * 8, looping),
             None => [SILENCE; 160],
         }
+    }
+
+    /// What is on the line as of the last event (without advancing time).
+    pub fn state(&self) -> LineState {
+        self.state
     }
 
     /// The prompt being spoken now, if a menu is on the line (for transcripts and audio).

@@ -32,6 +32,8 @@ pub enum TwimlError {
     UnknownVerb(String),
     #[error("12200 schema validation: <{0}> is missing `{1}`")]
     Missing(String, &'static str),
+    #[error("12200 schema validation: <{0}> has an invalid `{1}`: {2:?}")]
+    Invalid(String, &'static str, String),
 }
 
 fn open(e: &BytesStart) -> Result<El, TwimlError> {
@@ -149,6 +151,11 @@ fn check_verb(v: &El) -> Result<(), TwimlError> {
                 if c.attr("url").is_none() {
                     return Err(TwimlError::Missing("Stream".into(), "url"));
                 }
+                if let Some(t) = c.attr("track")
+                    && !matches!(t, "inbound_track" | "outbound_track" | "both_tracks")
+                {
+                    return Err(TwimlError::Invalid("Stream".into(), "track", t.into()));
+                }
                 for p in &c.children {
                     if p.name != "Parameter" || p.attr("name").is_none() {
                         return Err(TwimlError::UnknownVerb(p.name.clone()));
@@ -195,5 +202,13 @@ mod tests {
             parse("<Response><Connect><Stream/></Connect></Response>"),
             Err(TwimlError::Missing(..))
         ));
+        assert!(matches!(
+            parse(r#"<Response><Start><Stream url="wss://x/m" track="both"/></Start></Response>"#),
+            Err(TwimlError::Invalid(..))
+        ));
+        assert!(
+            parse(r#"<Response><Start><Stream url="wss://x/m" track="both_tracks"/></Start></Response>"#)
+                .is_ok()
+        );
     }
 }

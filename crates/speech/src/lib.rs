@@ -1,11 +1,16 @@
 //! Speech recognition for the classifier, behind one small interface: feed µ-law 8 kHz audio in
 //! media time, receive transcripts with their media times. Backends: Deepgram's streaming API over
-//! a WebSocket (`DEEPGRAM_API_KEY`), or none (the classifier then decides on acoustics alone).
+//! a WebSocket (`DEEPGRAM_API_KEY`), offline Whisper tiny.en per utterance (cargo feature
+//! `whisper`, see docs/speech.md), or none (the classifier then decides on acoustics alone).
 //! Only this crate knows a recogniser's protocol.
 
 pub mod deepgram;
+#[cfg(feature = "whisper")]
+pub mod whisper;
 
 pub use deepgram::{DeepgramConfig, DeepgramStream};
+#[cfg(feature = "whisper")]
+pub use whisper::{WhisperTranscriber, default_model_dir};
 
 /// A piece of recognised text.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,7 +23,7 @@ pub struct Transcript {
     pub is_final: bool,
 }
 
-/// Why recognition failed. Messages never include the API key or audio.
+/// Why recognition failed. Messages never include the API key, audio or transcripts.
 #[derive(Debug, thiserror::Error)]
 pub enum SpeechError {
     #[error("cannot connect to the recogniser: {0}")]
@@ -27,4 +32,6 @@ pub enum SpeechError {
     Closed(String),
     #[error("unexpected message from the recogniser: {0}")]
     Protocol(String),
+    #[error("speech model: {0}")]
+    Model(String),
 }

@@ -12,12 +12,20 @@ struct Migration {
     sqlite: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "navigation",
+        postgres: include_str!("../migrations/postgres/0002_navigation.sql"),
+        sqlite: include_str!("../migrations/sqlite/0002_navigation.sql"),
+    },
+];
 
 /// What `migrate` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -107,6 +107,8 @@ pub struct Session {
     pub detection_confidence: Option<f64>,
     pub detection_decided_at_ms: Option<i32>,
     pub ivr_actions_taken: Option<Value>,
+    /// Navigate mode: media ms from answer when the call was handed to the assistant.
+    pub handoff_at_ms: Option<i32>,
     pub answered_by: Option<String>,
     pub sip_bridged: Option<bool>,
     pub dial_call_status: Option<String>,
@@ -134,7 +136,7 @@ macro_rules! session_columns {
     () => {
         "id, call_id, pending_call_id, classification_id, attempt_number, \
     call_status, routing_decision, counts_as_attempt, ivr_detected, detected_classification, detection_confidence, \
-    detection_decided_at_ms, ivr_actions_taken, answered_by, sip_bridged, dial_call_status, dial_sip_response_code, \
+    detection_decided_at_ms, ivr_actions_taken, handoff_at_ms, answered_by, sip_bridged, dial_call_status, dial_sip_response_code, \
     last_sequence_number, sip_response_code, error_code, error_message, vapi_call_id, outcome_success, ended_reason, \
     outcome_summary, outcome_structured_data, outcome_at, created_at, queued_at, answered_at, ended_at, \
     duration_seconds, updated_at"
@@ -158,6 +160,7 @@ impl Session {
             detection_confidence: r.opt_real("detection_confidence")?,
             detection_decided_at_ms: r.opt_int("detection_decided_at_ms")?,
             ivr_actions_taken: r.opt_json("ivr_actions_taken")?,
+            handoff_at_ms: r.opt_int("handoff_at_ms")?,
             answered_by: r.opt_text("answered_by")?,
             sip_bridged: r.opt_flag("sip_bridged")?,
             dial_call_status: r.opt_text("dial_call_status")?,

@@ -227,6 +227,33 @@ impl Store {
         Ok(())
     }
 
+    /// Records what Switchboard did on a navigate-mode call: the keys it pressed (`{after_ms,
+    /// digits}` from answer) and, when it handed the call to the assistant, the media time of the
+    /// hand-off (the assistant's own key presses are timed from there).
+    pub async fn record_navigation(
+        &self,
+        sid: SessionId,
+        steps: &switchboard_core::IvrActions,
+        handoff_at_ms: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let steps = serde_json::to_value(steps).map_err(corrupt)?;
+        let handoff = handoff_at_ms.map(|ms| i32::try_from(ms).unwrap_or(i32::MAX));
+        with_db!(self, |pool, _d| {
+            sqlx::query(
+                "UPDATE call_sessions SET ivr_actions_taken = $2, handoff_at_ms = $3, updated_at = $4 \
+                 WHERE id = $1",
+            )
+            .bind(id(sid.0))
+            .bind(Json(steps))
+            .bind(handoff)
+            .bind(ts(now))
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
+    }
+
     /// Records the routing chosen by the voice webhook (and Twilio's AMD verdict, if any).
     pub async fn set_routing(
         &self,

@@ -35,6 +35,7 @@ conformance!(
     progress_never_moves_backwards,
     classification_prechecks_and_replacement,
     check_constraints_reject_bad_statuses,
+    navigation_is_recorded_on_the_session,
 );
 
 async fn store(b: Backend) -> Store {
@@ -70,10 +71,10 @@ async fn migrate_is_idempotent(b: Backend) {
     let s = Store::connect(&fresh_database(b).await).await.unwrap();
     assert!(!s.is_migrated().await.unwrap());
     let r = s.migrate().await.unwrap();
-    assert_eq!(r.applied, vec![1]);
+    assert_eq!(r.applied, vec![1, 2]);
     let r = s.migrate().await.unwrap();
     assert!(r.applied.is_empty());
-    assert_eq!(r.already_applied, vec![1]);
+    assert_eq!(r.already_applied, vec![1, 2]);
     assert!(s.is_migrated().await.unwrap());
 }
 
@@ -524,4 +525,37 @@ async fn check_constraints_reject_bad_statuses(b: Backend) {
         s.get_pending_call(p.id).await.unwrap().unwrap().call_status,
         PendingStatus::Pending
     );
+}
+
+async fn navigation_is_recorded_on_the_session(b: Backend) {
+    let s = store(b).await;
+    let now = Utc::now();
+    let p = s
+        .insert_pending_call(&new_call("+13125550600", now), now)
+        .await
+        .unwrap();
+    let c = s
+        .claim_one(p.id, ClaimOrigin::Manual, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let steps = switchboard_core::IvrActions::new(vec![
+        switchboard_core::IvrAction {
+            after_ms: 6200,
+            digits: "2".into(),
+        },
+        switchboard_core::IvrAction {
+            after_ms: 14_000,
+            digits: "1".into(),
+        },
+    ])
+    .unwrap();
+    s.record_navigation(c.session_id, &steps, Some(21_000), now)
+        .await
+        .unwrap();
+    let got = s.get_session(c.session_id).await.unwrap().unwrap();
+    assert_eq!(got.handoff_at_ms, Some(21_000));
+    let back: switchboard_core::IvrActions =
+        serde_json::from_value(got.ivr_actions_taken.expect("steps stored")).unwrap();
+    assert_eq!(back, steps);
 }

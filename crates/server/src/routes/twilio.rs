@@ -327,10 +327,17 @@ pub async fn media(
                             st.metrics
                                 .inc("switchboard_media_streams_total", "result=\"accepted\"");
                             // Observe mode: the assistant is already talking; listen, classify
-                            // and record. Navigate mode hands back at once until the classifier
-                            // can act on the call (the fallback <Dial><Sip> follows).
-                            if st.settings.classify_mode == ClassifyMode::Observe {
-                                listen(&st, &mut socket, s.id).await;
+                            // and record. Navigate mode: listen, press keys, hand over.
+                            match st.settings.classify_mode {
+                                ClassifyMode::Observe => listen(&st, &mut socket, s.id).await,
+                                ClassifyMode::Navigate => {
+                                    let call = LiveCall {
+                                        session: s,
+                                        stream_sid: start.stream_sid.clone(),
+                                        call_sid: start.call_sid.clone(),
+                                    };
+                                    crate::navigate::navigate(&st, &mut socket, call).await
+                                }
                             }
                         }
                         _ => {
@@ -357,58 +364,57 @@ pub async fn media(
     })
 }
 
+/// The stream a navigate-mode call is listened to on.
+pub struct LiveCall {
+    pub session: switchboard_store::Session,
+    pub stream_sid: String,
+    pub call_sid: String,
+}
+
+/// A stream that delivers nothing for this long (wall time) is dead.
+const STALL: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The stream's next frame of the clinic's audio (the inbound track); `None` once the stream
+/// stops, closes or stalls. Malformed messages are counted and skipped.
+pub async fn next_inbound_media(
+    st: &AppState,
+    socket: &mut axum::extract::ws::WebSocket,
+) -> Option<media::Media> {
+    loop {
+        let msg = match tokio::time::timeout(STALL, socket.recv()).await {
+            Ok(Some(Ok(m))) => m,
+            Ok(_) => return None,
+            Err(_) => {
+                tracing::warn!("media stream stalled; ending the analysis");
+                return None;
+            }
+        };
+        let Message::Text(text) = msg else { continue };
+        match media::parse(&text) {
+            Ok(media::Inbound::Media { media: m, .. }) if m.track == media::Track::Inbound => {
+                return Some(m);
+            }
+            Ok(media::Inbound::Stop { .. }) => return None,
+            Ok(_) => {}
+            Err(_) => st.metrics.inc("switchboard_media_malformed_total", ""),
+        }
+    }
+}
+
 /// Runs the live pipeline over a stream's inbound audio (media time from Twilio's timestamps) and
 /// records the classifier's decision on the session. Returns when the stream stops or closes.
 async fn listen(st: &AppState, socket: &mut axum::extract::ws::WebSocket, sid: SessionId) {
-    use switchboard_core::classifier::{Classifier, Config, Observation};
-    let mut pipeline = switchboard_audio::Pipeline::new();
-    let mut classifier = Classifier::new(Config::default());
+    let mut listener = crate::classify::Listener::new();
+    let mut events = Vec::new();
     let mut decided = false;
-    while let Some(Ok(msg)) = socket.recv().await {
-        let Message::Text(text) = msg else { continue };
-        let m = match media::parse(&text) {
-            Ok(media::Inbound::Media { media: m, .. }) if m.track == media::Track::Inbound => m,
-            Ok(media::Inbound::Stop { .. }) => break,
-            Ok(_) => continue,
-            Err(_) => {
-                st.metrics.inc("switchboard_media_malformed_total", "");
-                continue;
-            }
-        };
+    while let Some(m) = next_inbound_media(st, socket).await {
         if decided {
             continue;
         }
-        let end = m.timestamp_ms + m.payload.len() as u64 / 8;
-        let mut decision = None;
-        for e in pipeline.push_ulaw(m.timestamp_ms, &m.payload) {
-            if decision.is_none()
-                && let Some(o) = crate::classify::observation(&e)
-            {
-                decision = classifier.push(&o);
-            }
-        }
-        if decision.is_none() {
-            decision = classifier.push(&Observation::Tick { at_ms: end });
-        }
-        if let Some(d) = decision {
+        events.clear();
+        if let Some(d) = listener.push_ulaw(m.timestamp_ms, &m.payload, &mut events) {
             decided = true;
-            st.metrics.inc(
-                "switchboard_classifications_total",
-                &format!("class=\"{}\"", d.classification.as_str()),
-            );
-            if let Err(e) = st
-                .store
-                .record_detection(
-                    sid,
-                    d.classification.as_str(),
-                    d.confidence as f64,
-                    d.decided_at_ms as i32,
-                    st.clock.now(),
-                )
-                .await
-            {
-                tracing::error!(session_id = %sid, error = %e, "could not record the classification");
-            }
+            crate::navigate::record_decision(st, sid, &d, d.classification.as_str()).await;
         }
     }
 }

@@ -238,10 +238,27 @@ async fn learn(
     use switchboard_core::learning::{Verdict, learn_from_observation, replay_verdict};
     match session.routing_decision.as_deref() {
         Some("classify") => {
-            let pressed = vapi::dtmf_presses(message);
-            let Some((kind, actions)) = learn_from_observation(success, &pressed) else {
-                return Ok(());
-            };
+            // The assistant's presses are timed from its own start: in navigate mode that is the
+            // hand-off, after the keys Switchboard pressed itself.
+            let offset = session
+                .handoff_at_ms
+                .and_then(|ms| u32::try_from(ms).ok())
+                .unwrap_or(0);
+            let assistant: Vec<(u32, String)> = vapi::dtmf_presses(message)
+                .into_iter()
+                .map(|(at, keys)| (at.saturating_add(offset), keys))
+                .collect();
+            let ours: Vec<(u32, String)> = session
+                .ivr_actions_taken
+                .clone()
+                .and_then(|v| serde_json::from_value::<switchboard_core::IvrActions>(v).ok())
+                .map(|a| {
+                    a.steps()
+                        .iter()
+                        .map(|s| (s.after_ms, s.digits.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
             let Some(phone) = st
                 .store
                 .get_pending_call(session.pending_call_id)
@@ -249,6 +266,21 @@ async fn learn(
                 .and_then(|p| p.phone_e164)
                 .and_then(|p| switchboard_core::E164::parse(&p).ok())
             else {
+                return Ok(());
+            };
+            if assistant.is_empty() {
+                let cached_by_this_call = st
+                    .store
+                    .active_classification(&phone, now)
+                    .await?
+                    .is_some_and(|c| c.source_session_id == Some(session.id.0));
+                if cached_by_this_call {
+                    // Switchboard's own classifier already cached what answered.
+                    return Ok(());
+                }
+            }
+            let pressed: Vec<(u32, String)> = ours.into_iter().chain(assistant).collect();
+            let Some((kind, actions)) = learn_from_observation(success, &pressed) else {
                 return Ok(());
             };
             st.store

@@ -88,10 +88,31 @@ async fn fake_create(
     )
 }
 
+/// `POST …/Calls/{CallSid}.json` (a live call update): recorded with the call's SID in the path.
+async fn fake_update(
+    State(f): State<FakeTwilio>,
+    Path((_account, call)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, axum::Json<Value>) {
+    let sid = call.trim_end_matches(".json").to_string();
+    f.requests.lock().unwrap().push(Recorded {
+        at: std::time::Instant::now(),
+        path: format!("/2010-04-01/Accounts/{{sid}}/Calls/{sid}.json"),
+        headers,
+        body,
+    });
+    (
+        StatusCode::OK,
+        axum::Json(json!({"sid": sid, "status": "in-progress", "account_sid": ACCOUNT_SID})),
+    )
+}
+
 impl FakeTwilio {
     pub async fn start(&self) -> String {
         let app = Router::new()
             .route("/2010-04-01/Accounts/{sid}/Calls.json", post(fake_create))
+            .route("/2010-04-01/Accounts/{sid}/Calls/{call}", post(fake_update))
             .with_state(self.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
