@@ -314,37 +314,199 @@ impl MenuReader {
 
 /// A blocking recogniser for one utterance of µ-law audio (offline classification).
 pub type Transcribe<'a> = &'a dyn Fn(&[u8]) -> Option<String>;
+/// An owned [`Transcribe`].
+pub type Recogniser = Box<dyn Fn(&[u8]) -> Option<String>>;
 
 /// Streams µ-law 8 kHz audio through the live pipeline in 20 ms chunks, as Twilio would send it.
 pub fn classify_ulaw(ulaw: &[u8]) -> Classified {
-    let mut listener = Listener::new();
-    let mut events = Vec::new();
-    let mut decision: Option<Decision> = None;
-    let mut t = 0u64;
-    for chunk in ulaw.chunks(160) {
-        let d = listener.push_ulaw(t, chunk, &mut events);
-        decision = decision.or(d);
-        t += chunk.len() as u64 / 8;
-    }
-    decision = decision.or(listener.finish_audio(&mut events));
-    // A recording that stops early: let the silence after it count, as a live line would.
-    let end = t;
-    while decision.is_none() && t < end + 2000 {
-        t += 20;
-        decision = listener.tick(t);
-    }
-    let d = decision.unwrap_or_else(|| listener.finish());
-    let ivr_actions = match d.digit {
-        Some(digit) => vec![json!({"after_ms": d.decided_at_ms, "digits": digit.to_string()})],
-        None => vec![],
+    classify_call(ulaw, &Offline::default())
+}
+
+/// What an offline classification may use besides the clinic's audio.
+#[derive(Default, Clone, Copy)]
+pub struct Offline<'a> {
+    /// The outbound track (what was sent to the clinic): its key presses are the steps taken.
+    pub outbound: Option<&'a [u8]>,
+    /// A recogniser for the clinic's utterances.
+    pub transcribe: Option<Transcribe<'a>>,
+}
+
+/// Key presses heard in a track: (media ms, key).
+pub fn keys_in(ulaw: &[u8]) -> Vec<(u64, char)> {
+    use switchboard_audio::{DtmfDetector, Framer, Stage};
+    let (mut framer, mut det) = (Framer::new(), DtmfDetector::new());
+    let mut out = Vec::new();
+    let mut note = |evs: Vec<AudioEvent>| {
+        for e in evs {
+            if let AudioEvent::Dtmf { at_ms, digit, .. } = e {
+                out.push((at_ms, digit));
+            }
+        }
     };
+    for (i, chunk) in ulaw.chunks(160).enumerate() {
+        let pcm = switchboard_audio::g711::decode(chunk);
+        for f in framer.push(i as u64 * 20, &pcm) {
+            note(det.push(&f));
+        }
+    }
+    note(det.finish());
+    out
+}
+
+/// Classifies a recorded call the way navigate mode would live: the same listener, menu reader
+/// and navigator, in media time. A recogniser's answers arrive as late as decoding took. With
+/// the outbound track, the keys actually pressed are the steps; without it, the keys the
+/// navigator would press (and when) are. The recording cannot react to our keys, so after a press
+/// the analysis simply goes on with what was recorded.
+pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
+    use switchboard_core::navigator::{Action, NavConfig, Navigator};
+    use switchboard_core::{ClassificationType, IvrAction};
+    let mut listener = Listener::new();
+    let mut reader = MenuReader::default();
+    let mut nav = Navigator::new(NavConfig::default());
+    let mut cutter = crate::speech::Utterances::default();
+    // (available at, heard until, text)
+    let mut due: std::collections::VecDeque<(u64, u64, String)> = Default::default();
+    let mut events = Vec::new();
+    let heard_keys = opts.outbound.map(keys_in).unwrap_or_default();
+    let mut next_key = 0;
+    let mut steps: Vec<IvrAction> = Vec::new();
+    let mut menu_seen: Option<Decision> = None;
+    let mut last_menu: Option<Decision> = None;
+    let mut outcome: Option<(Class, Decision)> = None;
+    let mut t = 0u64;
+    let end = inbound.len() as u64 / 8;
+    let mut chunks = inbound.chunks(160);
+    // After the recording, let 2 s of silence count, as a live line would.
+    while t < end + 2000 && outcome.is_none() {
+        let first = events.len();
+        let chunk = chunks.next();
+        let mut d = match chunk {
+            Some(c) => listener.push_ulaw(t, c, &mut events),
+            None => listener
+                .finish_audio(&mut events)
+                .or_else(|| listener.tick(t + 20)),
+        };
+        let new_events = &events[first..];
+        reader.events(new_events);
+        if let (Some(tr), Some(c)) = (opts.transcribe, chunk) {
+            for u in cutter.push(t, c, new_events) {
+                let started = std::time::Instant::now();
+                if let Some(text) = tr(&u.ulaw) {
+                    let took = started.elapsed().as_millis() as u64;
+                    due.push_back((u.end_ms + took, u.end_ms, text));
+                }
+            }
+        }
+        t += chunk.map_or(20, |c| c.len() as u64 / 8);
+        while due.front().is_some_and(|x| x.0 <= t) {
+            let (_, until, text) = due.pop_front().expect("checked");
+            if reader.heard(&text, until) {
+                d = d.or(listener.push_transcript(t, &text));
+            }
+        }
+        // Keys really pressed: each starts a new round of listening.
+        while next_key < heard_keys.len() && heard_keys[next_key].0 <= t {
+            let (at, key) = heard_keys[next_key];
+            steps.push(IvrAction {
+                after_ms: u32::try_from(at).unwrap_or(u32::MAX),
+                digits: key.to_string(),
+            });
+            listener.restart(at + 100, Config::default());
+            reader.next_round(at);
+            next_key += 1;
+            d = None;
+        }
+        if let Some(d) = &d
+            && matches!(d.classification, Class::IvrOnly | Class::IvrThenHuman)
+            && menu_seen.is_none()
+        {
+            menu_seen = Some(d.clone());
+        }
+        let ready = d
+            .and_then(|d| reader.offer(d, opts.transcribe.is_some()))
+            .or_else(|| reader.poll(t, !due.is_empty()));
+        let Some(d) = ready else { continue };
+        if matches!(d.classification, Class::IvrOnly | Class::IvrThenHuman) {
+            last_menu = Some(d.clone());
+        }
+        match nav.on_decision(&d) {
+            Action::Press { digits, at_ms } => {
+                if heard_keys.is_empty() {
+                    steps.push(IvrAction {
+                        after_ms: u32::try_from(at_ms).unwrap_or(u32::MAX),
+                        digits,
+                    });
+                }
+                listener.restart(at_ms + 200, Config::default());
+                reader.next_round(t);
+            }
+            Action::WaitForTimeout => {
+                listener.restart(d.decided_at_ms, Config::default());
+                reader.next_round(t);
+            }
+            Action::HandOff {
+                learned: (kind, _), ..
+            } => {
+                let class = match kind {
+                    ClassificationType::Human if steps.is_empty() => Class::Human,
+                    ClassificationType::Human | ClassificationType::IvrThenHuman => {
+                        Class::IvrThenHuman
+                    }
+                    ClassificationType::IvrOnly => Class::IvrOnly,
+                };
+                outcome = Some((class, d));
+            }
+            // Someone else's keys are on the outbound track: keep listening to what they reach.
+            Action::HandOffToAssistant if !heard_keys.is_empty() => {
+                listener.restart(d.decided_at_ms, Config::default());
+                reader.next_round(t);
+            }
+            Action::HandOffToAssistant => outcome = Some((d.classification, d)),
+            Action::MenuOnly { .. } => outcome = Some((Class::IvrOnly, d)),
+            Action::HandOffUncached(c) | Action::HangUp(c) => {
+                // A menu that ended in silence or a mailbox was still a menu.
+                let c = match (&menu_seen, c) {
+                    (Some(m), Class::Silence | Class::Unknown) => m.classification,
+                    _ => c,
+                };
+                outcome = Some((c, d));
+            }
+        }
+    }
+    // Keep the front end's events for the whole recording.
+    for c in chunks {
+        let _ = listener.push_ulaw(t, c, &mut events);
+        t += c.len() as u64 / 8;
+    }
+    let (class, d) = match outcome {
+        Some(o) => o,
+        // The recording stopped at a menu: what it was, and what the navigator pressed.
+        None => match last_menu.clone().or(menu_seen.clone()) {
+            Some(m) => (m.classification, m),
+            None => {
+                let d = listener.finish();
+                (d.classification, d)
+            }
+        },
+    };
+    // A menu is reported when it was recognised, a person when the hand-off was decided.
+    let decided_at_ms = match (&menu_seen, class) {
+        (Some(m), Class::IvrOnly | Class::IvrThenHuman) => m.decided_at_ms,
+        _ => d.decided_at_ms,
+    };
+    let options = last_menu
+        .as_ref()
+        .map_or(&d.menu_options, |m| &m.menu_options);
     Classified {
-        classification: d.classification,
+        classification: class,
         confidence: d.confidence,
-        decided_at_ms: d.decided_at_ms,
-        ivr_actions,
-        menu_options: d
-            .menu_options
+        decided_at_ms,
+        ivr_actions: steps
+            .iter()
+            .map(|s| json!({"after_ms": s.after_ms, "digits": s.digits}))
+            .collect(),
+        menu_options: options
             .iter()
             .map(|o| json!({"digit": o.digit.to_string(), "label": o.label}))
             .collect(),
@@ -470,6 +632,11 @@ fn coarse(c: &str) -> &'static str {
 
 /// Classifies every clip of `dir/labels.json` and scores it.
 pub fn evaluate(dir: &str) -> Result<Evaluation, String> {
+    evaluate_with(dir, None)
+}
+
+/// [`evaluate`] with a recogniser.
+pub fn evaluate_with(dir: &str, transcribe: Option<Transcribe<'_>>) -> Result<Evaluation, String> {
     let labels: Vec<Label> = serde_json::from_str(
         &std::fs::read_to_string(format!("{dir}/labels.json"))
             .map_err(|e| format!("cannot read {dir}/labels.json: {e}"))?,
@@ -485,7 +652,13 @@ pub fn evaluate(dir: &str) -> Result<Evaluation, String> {
     for l in &labels {
         let audio = std::fs::read(format!("{dir}/clips/{}", l.file))
             .map_err(|e| format!("{}: {e}", l.file))?;
-        let r = classify_ulaw(&audio);
+        let r = classify_call(
+            &audio,
+            &Offline {
+                outbound: None,
+                transcribe,
+            },
+        );
         let predicted = r.classification.as_str();
         *ev.confusion
             .entry(l.classification.clone())
@@ -571,5 +744,37 @@ impl Evaluation {
             self.menu_latency_ms.1,
         ));
         out
+    }
+}
+
+/// The offline recogniser named on the command line (`--speech`).
+pub fn offline_recogniser(
+    name: &str,
+) -> Result<Option<Recogniser>, String> {
+    match name {
+        "none" => Ok(None),
+        #[cfg(feature = "whisper")]
+        "whisper" => {
+            let dir = std::env::var("SWITCHBOARD_WHISPER_MODEL")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|_| switchboard_speech::default_model_dir());
+            let model = switchboard_speech::WhisperTranscriber::load(&dir, 2).map_err(|e| {
+                format!(
+                    "cannot load the Whisper model from {} (SWITCHBOARD_WHISPER_MODEL): {e}",
+                    dir.display()
+                )
+            })?;
+            Ok(Some(Box::new(move |ulaw: &[u8]| {
+                model
+                    .transcribe_ulaw(ulaw)
+                    .ok()
+                    .filter(|t| !t.trim().is_empty())
+            })))
+        }
+        #[cfg(not(feature = "whisper"))]
+        "whisper" => {
+            Err("--speech whisper needs a build with `--features whisper` (docs/speech.md)".into())
+        }
+        other => Err(format!("--speech {other}: expected none or whisper")),
     }
 }

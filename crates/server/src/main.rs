@@ -40,12 +40,17 @@ enum Command {
     /// .ulaw 8 kHz) through exactly the live pipeline.
     Classify {
         file: String,
-        /// The outbound track (what we sent), for key presses heard on it. Not used yet.
+        /// The outbound track (what was sent to the clinic): the key presses heard on it are the
+        /// steps taken.
         #[arg(long)]
         outbound: Option<String>,
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
+        /// Offline recogniser for the clinic's words: `none` or `whisper` (a `--features
+        /// whisper` build).
+        #[arg(long, default_value = "none")]
+        speech: String,
     },
     /// Evaluate the classifier on a labelled corpus: confusion matrix, accuracy, latencies.
     Evaluate {
@@ -53,6 +58,9 @@ enum Command {
         corpus: String,
         #[arg(long)]
         json: bool,
+        /// Offline recogniser: `none` or `whisper` (a `--features whisper` build).
+        #[arg(long, default_value = "none")]
+        speech: String,
     },
     /// Run one simulator as its own process, so a deployment can point `TWILIO_API_BASE` and
     /// `VAPI_SIP_URI` at it.
@@ -226,14 +234,27 @@ async fn main() -> ExitCode {
             file,
             outbound,
             json,
+            speech,
         } => {
-            if outbound.is_some() {
-                eprintln!("switchboard: note: --outbound is not analysed yet");
-            }
-            return match switchboard::classify::read_audio(file) {
+            use switchboard::classify::{Offline, classify_call, offline_recogniser, read_audio};
+            let recogniser = match offline_recogniser(speech) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            let outbound = match outbound.as_deref().map(read_audio).transpose() {
+                Ok(o) => o,
+                Err(e) => return fail(e),
+            };
+            return match read_audio(file) {
                 Err(e) => fail(e),
                 Ok(audio) => {
-                    let r = switchboard::classify::classify_ulaw(&audio);
+                    let r = classify_call(
+                        &audio,
+                        &Offline {
+                            outbound: outbound.as_deref(),
+                            transcribe: recogniser.as_deref(),
+                        },
+                    );
                     if *json {
                         println!("{}", serde_json::to_string(&r).expect("serialisable"));
                     } else {
@@ -249,8 +270,16 @@ async fn main() -> ExitCode {
                 }
             };
         }
-        Command::Evaluate { corpus, json } => {
-            return match switchboard::classify::evaluate(corpus) {
+        Command::Evaluate {
+            corpus,
+            json,
+            speech,
+        } => {
+            let recogniser = match switchboard::classify::offline_recogniser(speech) {
+                Ok(r) => r,
+                Err(e) => return fail(e),
+            };
+            return match switchboard::classify::evaluate_with(corpus, recogniser.as_deref()) {
                 Err(e) => fail(e),
                 Ok(ev) => {
                     if *json {

@@ -99,3 +99,50 @@ fn the_json_contract_of_classify() {
     let sit = std::fs::read(format!("{}/clips/sit-001.ulaw", corpus())).unwrap();
     assert_eq!(classify_ulaw(&sit).classification, Class::Disconnected);
 }
+
+#[test]
+fn keys_on_the_outbound_track_are_the_steps_taken() {
+    use switchboard::classify::{Offline, classify_call};
+    // A menu, then hold music and a person, from the corpus; the caller pressed 2 at 9.9 s.
+    let labels: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/labels.json", corpus())).unwrap(),
+    )
+    .unwrap();
+    let clip = labels
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["file"].as_str().unwrap().starts_with("menu-hold"))
+        .unwrap();
+    let inbound = std::fs::read(format!(
+        "{}/clips/{}",
+        corpus(),
+        clip["file"].as_str().unwrap()
+    ))
+    .unwrap();
+    let mut pcm = switchboard_audio::r#gen::silence(9_900);
+    pcm.extend(switchboard_audio::r#gen::dtmf('2', 120, 7000).unwrap());
+    pcm.extend(switchboard_audio::r#gen::silence(2_000));
+    let outbound = switchboard_audio::g711::encode(&pcm);
+    let r = classify_call(
+        &inbound,
+        &Offline {
+            outbound: Some(&outbound),
+            transcribe: None,
+        },
+    );
+    assert_eq!(r.ivr_actions.len(), 1, "{:?}", r.ivr_actions);
+    assert_eq!(r.ivr_actions[0]["digits"], "2");
+    let at = r.ivr_actions[0]["after_ms"].as_u64().unwrap();
+    assert!((9_880..=9_960).contains(&at), "heard at {at} ms");
+    // A menu that led to a person.
+    assert!(
+        matches!(r.classification, Class::IvrThenHuman),
+        "{:?} {}",
+        r.classification,
+        r.reason
+    );
+    // Without the outbound track and without words, the navigator cannot choose a key.
+    let alone = classify_ulaw(&inbound);
+    assert!(alone.ivr_actions.is_empty());
+}

@@ -186,3 +186,48 @@ async fn without_a_recogniser_people_are_still_recognised_and_menus_go_to_the_as
         "after Switchboard's own listening: {step:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observe_mode_learns_the_assistants_keys_from_the_outbound_track() {
+    let d = demo(vec![("SWITCHBOARD_CLASSIFY_MODE", "observe".into())]).await;
+    let phone = |i: usize| d.world.clinics[i].phone.clone();
+    d.insert_calls(&[NESTED], 0).await.unwrap();
+    d.run_day().await.unwrap();
+    let r = d
+        .carrier
+        .records()
+        .into_iter()
+        .find(|r| r.to == phone(NESTED))
+        .unwrap();
+    // The assistant was on the line from the start and pressed its way through both menus.
+    assert_eq!(r.bridged_to.as_deref(), Some("menu"));
+    assert_eq!(keys(&r), "21");
+    let c = active(&d, &phone(NESTED)).await.expect("learned");
+    assert_eq!(c.classification_type, ClassificationType::IvrThenHuman);
+    assert_eq!(c.source, "observed");
+    // Timed by the tones heard on the outbound track: within a tone of when the line got them.
+    let steps = c.ivr_actions.steps();
+    assert_eq!(steps.len(), 2);
+    for (s, (line_ms, key)) in steps.iter().zip(&r.digits_pressed) {
+        assert_eq!(s.digits, key.to_string());
+        assert!(
+            (s.after_ms as i64 - *line_ms as i64).abs() <= 1500,
+            "heard at {} ms, pressed at {line_ms} ms",
+            s.after_ms
+        );
+    }
+    let session = d
+        .store
+        .get_session(switchboard_core::SessionId(c.source_session_id.unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        session.handoff_at_ms, None,
+        "observe mode hands nothing over"
+    );
+    assert!(
+        session.ivr_actions_taken.is_some(),
+        "the keys heard are kept"
+    );
+}

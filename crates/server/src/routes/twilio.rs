@@ -381,6 +381,19 @@ pub async fn next_inbound_media(
     socket: &mut axum::extract::ws::WebSocket,
 ) -> Option<media::Media> {
     loop {
+        let m = next_media(st, socket).await?;
+        if m.track == media::Track::Inbound {
+            return Some(m);
+        }
+    }
+}
+
+/// The stream's next frame of audio, either track.
+async fn next_media(
+    st: &AppState,
+    socket: &mut axum::extract::ws::WebSocket,
+) -> Option<media::Media> {
+    loop {
         let msg = match tokio::time::timeout(STALL, socket.recv()).await {
             Ok(Some(Ok(m))) => m,
             Ok(_) => return None,
@@ -391,9 +404,7 @@ pub async fn next_inbound_media(
         };
         let Message::Text(text) = msg else { continue };
         match media::parse(&text) {
-            Ok(media::Inbound::Media { media: m, .. }) if m.track == media::Track::Inbound => {
-                return Some(m);
-            }
+            Ok(media::Inbound::Media { media: m, .. }) => return Some(m),
             Ok(media::Inbound::Stop { .. }) => return None,
             Ok(_) => {}
             Err(_) => st.metrics.inc("switchboard_media_malformed_total", ""),
@@ -401,13 +412,37 @@ pub async fn next_inbound_media(
     }
 }
 
-/// Runs the live pipeline over a stream's inbound audio (media time from Twilio's timestamps) and
-/// records the classifier's decision on the session. Returns when the stream stops or closes.
+/// Observe mode: runs the live pipeline over the clinic's audio (media time from Twilio's
+/// timestamps) and records the classifier's decision on the session; on the outbound track it
+/// listens for the keys the assistant presses, and records them with their media times when the
+/// stream ends (the path to a person, if the assistant's report says it reached one).
 async fn listen(st: &AppState, socket: &mut axum::extract::ws::WebSocket, sid: SessionId) {
+    use switchboard_audio::{AudioEvent, Framer, Stage};
     let mut listener = crate::classify::Listener::new();
     let mut events = Vec::new();
     let mut decided = false;
-    while let Some(m) = next_inbound_media(st, socket).await {
+    let (mut framer, mut keys) = (Framer::new(), switchboard_audio::DtmfDetector::new());
+    let mut pressed: Vec<switchboard_core::IvrAction> = Vec::new();
+    let note = |evs: Vec<AudioEvent>, pressed: &mut Vec<switchboard_core::IvrAction>| {
+        for e in evs {
+            if let AudioEvent::Dtmf { at_ms, digit, .. } = e
+                && pressed.len() < 20
+            {
+                pressed.push(switchboard_core::IvrAction {
+                    after_ms: u32::try_from(at_ms).unwrap_or(u32::MAX),
+                    digits: digit.to_string(),
+                });
+            }
+        }
+    };
+    while let Some(m) = next_media(st, socket).await {
+        if m.track == media::Track::Outbound {
+            let pcm = switchboard_audio::g711::decode(&m.payload);
+            for frame in framer.push(m.timestamp_ms, &pcm) {
+                note(keys.push(&frame), &mut pressed);
+            }
+            continue;
+        }
         if decided {
             continue;
         }
@@ -416,5 +451,15 @@ async fn listen(st: &AppState, socket: &mut axum::extract::ws::WebSocket, sid: S
             decided = true;
             crate::navigate::record_decision(st, sid, &d, d.classification.as_str()).await;
         }
+    }
+    note(keys.finish(), &mut pressed);
+    if !pressed.is_empty()
+        && let Ok(steps) = switchboard_core::IvrActions::new(pressed)
+        && let Err(e) = st
+            .store
+            .record_navigation(sid, &steps, None, st.clock.now())
+            .await
+    {
+        tracing::error!(session_id = %sid, error = %e, "could not record the keys heard");
     }
 }

@@ -239,7 +239,8 @@ async fn learn(
     match session.routing_decision.as_deref() {
         Some("classify") => {
             // The assistant's presses are timed from its own start: in navigate mode that is the
-            // hand-off, after the keys Switchboard pressed itself.
+            // hand-off, after the keys Switchboard pressed itself; in observe mode, about the
+            // answer.
             let offset = session
                 .handoff_at_ms
                 .and_then(|ms| u32::try_from(ms).ok())
@@ -279,7 +280,14 @@ async fn learn(
                     return Ok(());
                 }
             }
-            let pressed: Vec<(u32, String)> = ours.into_iter().chain(assistant).collect();
+            let pressed: Vec<(u32, String)> = match session.handoff_at_ms {
+                // Navigate mode: Switchboard's presses, then the assistant's after the hand-off.
+                Some(_) => ours.into_iter().chain(assistant).collect(),
+                // Observe mode: the keys heard on the outbound track are timed from the answer
+                // itself; the report's are timed from the assistant's start (a little later).
+                None if !ours.is_empty() => ours,
+                None => assistant,
+            };
             let Some((kind, actions)) = learn_from_observation(success, &pressed) else {
                 return Ok(());
             };
