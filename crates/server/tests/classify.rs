@@ -146,3 +146,21 @@ fn keys_on_the_outbound_track_are_the_steps_taken() {
     let alone = classify_ulaw(&inbound);
     assert!(alone.ivr_actions.is_empty());
 }
+
+#[test]
+fn no_key_is_heard_in_any_corpus_recording() {
+    // Talk-off: 160 recordings of voices, music, tones and noise, none with a key press.
+    let dir = format!("{}/clips", corpus());
+    let mut heard = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let keys = switchboard::classify::keys_in(&std::fs::read(&path).unwrap());
+        if !keys.is_empty() {
+            heard.push((
+                path.file_name().unwrap().to_string_lossy().to_string(),
+                keys,
+            ));
+        }
+    }
+    assert!(heard.is_empty(), "{heard:?}");
+}
