@@ -66,9 +66,14 @@ impl Default for Listener {
 
 impl Listener {
     pub fn new() -> Self {
+        Self::with_config(Config::default())
+    }
+
+    /// A listener whose first classification uses `cfg` (e.g. the operator's analysis window).
+    pub fn with_config(cfg: Config) -> Self {
         Listener {
             pipeline: Pipeline::new(),
-            classifier: Classifier::new(Config::default()),
+            classifier: Classifier::new(cfg),
             base_ms: 0,
             end_ms: 0,
         }
@@ -748,9 +753,7 @@ impl Evaluation {
 }
 
 /// The offline recogniser named on the command line (`--speech`).
-pub fn offline_recogniser(
-    name: &str,
-) -> Result<Option<Recogniser>, String> {
+pub fn offline_recogniser(name: &str) -> Result<Option<Recogniser>, String> {
     match name {
         "none" => Ok(None),
         #[cfg(feature = "whisper")]

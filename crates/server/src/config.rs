@@ -91,6 +91,9 @@ pub struct Settings {
     pub classify_mode: ClassifyMode,
     /// The recogniser that helps the classifier read menus (`SWITCHBOARD_SPEECH`).
     pub speech: SpeechChoice,
+    /// A live stream with nothing clear by then is decided `unknown`
+    /// (`SWITCHBOARD_ANALYSIS_WINDOW_SECS`).
+    pub analysis_window: Duration,
     pub log_json: bool,
 }
 
@@ -135,6 +138,7 @@ const VARS: &[&str] = &[
     "SWITCHBOARD_IVR_ONLY_POLICY",
     "SWITCHBOARD_CLASSIFY_MODE",
     "SWITCHBOARD_SPEECH",
+    "SWITCHBOARD_ANALYSIS_WINDOW_SECS",
     "DEEPGRAM_API_KEY",
     "DEEPGRAM_URL",
     "SWITCHBOARD_WHISPER_MODEL",
@@ -213,6 +217,14 @@ fn invalid(var: &'static str, message: impl Into<String>) -> ConfigError {
 }
 
 impl Settings {
+    /// The classifier's tunables for a live stream.
+    pub fn classifier_config(&self) -> switchboard_core::classifier::Config {
+        switchboard_core::classifier::Config {
+            window_ms: self.analysis_window.as_millis() as u64,
+            ..Default::default()
+        }
+    }
+
     pub fn load(src: &Source) -> Result<Settings, ConfigError> {
         let database_url = src
             .get("DATABASE_URL")
@@ -499,6 +511,13 @@ impl Settings {
                 ));
             }
         };
+        let window: f64 = src.parse("SWITCHBOARD_ANALYSIS_WINDOW_SECS", 45.0)?;
+        if !(5.0..=600.0).contains(&window) {
+            return Err(invalid(
+                "SWITCHBOARD_ANALYSIS_WINDOW_SECS",
+                "must be between 5 and 600 seconds",
+            ));
+        }
         let log_json = match src.get("SWITCHBOARD_LOG_FORMAT").unwrap_or("text") {
             "text" => false,
             "json" => true,
@@ -531,6 +550,7 @@ impl Settings {
             ivr_only_policy,
             classify_mode,
             speech,
+            analysis_window: Duration::from_secs_f64(window),
             log_json,
         })
     }
@@ -567,6 +587,38 @@ mod tests {
         );
         let e = Settings::load(&Source::from_pairs(&[("DATABASE_URL", "mysql://x")])).unwrap_err();
         assert!(e.to_string().contains("DATABASE_URL"), "{e}");
+    }
+
+    #[test]
+    fn speech_settings_are_checked() {
+        let load = |pairs: &[(&'static str, &str)]| Settings::load(&Source::from_pairs(pairs));
+        assert!(matches!(load(&[]).unwrap().speech, SpeechChoice::None));
+        let s = load(&[("DEEPGRAM_API_KEY", "dg-secret-key")]).unwrap();
+        let SpeechChoice::Deepgram(cfg) = &s.speech else {
+            panic!("a key turns Deepgram on")
+        };
+        assert_eq!(cfg.base_url, "wss://api.deepgram.com");
+        assert!(
+            !format!("{s:?}").contains("dg-secret-key"),
+            "the key never prints"
+        );
+        let e = load(&[("SWITCHBOARD_SPEECH", "deepgram")]).unwrap_err();
+        assert!(e.to_string().contains("DEEPGRAM_API_KEY"), "{e}");
+        let e = load(&[("DEEPGRAM_API_KEY", "k"), ("DEEPGRAM_URL", "http://x")]).unwrap_err();
+        assert!(e.to_string().contains("DEEPGRAM_URL"), "{e}");
+        let e = load(&[("SWITCHBOARD_SPEECH", "vosk")]).unwrap_err();
+        assert!(e.to_string().contains("SWITCHBOARD_SPEECH"), "{e}");
+        if !cfg!(feature = "whisper") {
+            let e = load(&[("SWITCHBOARD_SPEECH", "whisper")]).unwrap_err();
+            assert!(e.to_string().contains("--features whisper"), "{e}");
+        }
+        let e = load(&[("SWITCHBOARD_ANALYSIS_WINDOW_SECS", "2")]).unwrap_err();
+        assert!(
+            e.to_string().contains("SWITCHBOARD_ANALYSIS_WINDOW_SECS"),
+            "{e}"
+        );
+        let s = load(&[("SWITCHBOARD_ANALYSIS_WINDOW_SECS", "30")]).unwrap();
+        assert_eq!(s.classifier_config().window_ms, 30_000);
     }
 
     #[test]

@@ -24,11 +24,12 @@ const TONE_MS: u64 = 100;
 const GAP_MS: u64 = 100;
 
 /// After a key press the next thing may be hold music before a person: listen longer.
-fn after_press_config() -> Config {
+fn after_press_config(st: &AppState) -> Config {
+    let base = st.settings.classifier_config();
     Config {
         silence_ms: 30_000,
-        window_ms: 180_000,
-        ..Config::default()
+        window_ms: base.window_ms.max(180_000),
+        ..base
     }
 }
 
@@ -74,7 +75,7 @@ enum Next {
 /// Listens, presses and hands over; returns when the call has been handed on or the stream ends.
 pub async fn navigate(st: &AppState, socket: &mut WebSocket, call: LiveCall) {
     let sid = call.session.id;
-    let mut listener = Listener::new();
+    let mut listener = Listener::with_config(st.settings.classifier_config());
     let mut nav = Navigator::new(NavConfig::default());
     let mut speech = SpeechStream::open(&st.speech).await;
     let mut events = Vec::new();
@@ -144,11 +145,11 @@ async fn act(
             if !sent {
                 return Next::Done;
             }
-            listener.restart(at_ms + played_ms, after_press_config());
+            listener.restart(at_ms + played_ms, after_press_config(st));
             Next::Listen
         }
         Action::WaitForTimeout => {
-            listener.restart(d.decided_at_ms, after_press_config());
+            listener.restart(d.decided_at_ms, after_press_config(st));
             Next::Listen
         }
         Action::HandOff {

@@ -418,7 +418,7 @@ async fn next_media(
 /// stream ends (the path to a person, if the assistant's report says it reached one).
 async fn listen(st: &AppState, socket: &mut axum::extract::ws::WebSocket, sid: SessionId) {
     use switchboard_audio::{AudioEvent, Framer, Stage};
-    let mut listener = crate::classify::Listener::new();
+    let mut listener = crate::classify::Listener::with_config(st.settings.classifier_config());
     let mut events = Vec::new();
     let mut decided = false;
     let (mut framer, mut keys) = (Framer::new(), switchboard_audio::DtmfDetector::new());
