@@ -235,6 +235,16 @@ impl Classifier {
         }
     }
 
+    /// Replaces everything heard so far with `text` (a recogniser that re-decodes the whole round
+    /// gives its best reading each time) and re-evaluates at `at_ms`.
+    pub fn replace_transcript(&mut self, at_ms: u64, text: &str) -> Option<Decision> {
+        if self.decided.is_some() {
+            return None;
+        }
+        self.transcript = text.to_string();
+        self.push(&Observation::Tick { at_ms })
+    }
+
     /// Feeds one observation; returns the decision when this observation makes it.
     pub fn push(&mut self, o: &Observation) -> Option<Decision> {
         if self.decided.is_some() {

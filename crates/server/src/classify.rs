@@ -159,6 +159,15 @@ impl Listener {
         self.observe(Observation::Tick { at_ms })
     }
 
+    /// The round's whole transcript so far, re-decoded (replaces what was heard before).
+    pub fn replace_transcript(&mut self, at_ms: u64, text: &str) -> Option<Decision> {
+        let mut d = self
+            .classifier
+            .replace_transcript(at_ms.saturating_sub(self.base_ms), text)?;
+        d.decided_at_ms += self.base_ms;
+        Some(d)
+    }
+
     /// Recognised text heard up to `at_ms`.
     pub fn push_transcript(&mut self, at_ms: u64, text: &str) -> Option<Decision> {
         self.observe(Observation::Transcript {
@@ -249,6 +258,23 @@ impl MenuReader {
         self.heard.push(' ');
         self.heard.push_str(text);
         true
+    }
+
+    /// Like [`MenuReader::heard`] for a transcript of the whole round so far (it replaces the
+    /// earlier, shorter readings; a late answer for less audio is ignored).
+    pub fn heard_all(&mut self, text: &str, until_ms: u64) -> bool {
+        if self.awaiting_speech || until_ms < self.round_start_ms || until_ms < self.words_until_ms
+        {
+            return false;
+        }
+        self.words_until_ms = until_ms;
+        self.heard = text.to_string();
+        true
+    }
+
+    /// Media time the current round started at (after a key press: the menu's next words).
+    pub fn round_start_ms(&self) -> Option<u64> {
+        (!self.awaiting_speech).then_some(self.round_start_ms)
     }
 
     /// Offers a classifier decision: returned at once, unless it is a menu and a recogniser is
@@ -369,7 +395,7 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
     let mut listener = Listener::new();
     let mut reader = MenuReader::default();
     let mut nav = Navigator::new(NavConfig::default());
-    let mut cutter = crate::speech::Utterances::default();
+    let mut cutter = crate::speech::Utterances::whole_rounds();
     // (available at, heard until, text)
     let mut due: std::collections::VecDeque<(u64, u64, String)> = Default::default();
     let mut events = Vec::new();
@@ -401,13 +427,14 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
                     let took = started.elapsed().as_millis() as u64;
                     due.push_back((u.end_ms + took, u.end_ms, text));
                 }
+                // Decodes run one at a time: a later one starts when this one ends.
             }
         }
         t += chunk.map_or(20, |c| c.len() as u64 / 8);
         while due.front().is_some_and(|x| x.0 <= t) {
             let (_, until, text) = due.pop_front().expect("checked");
-            if reader.heard(&text, until) {
-                d = d.or(listener.push_transcript(t, &text));
+            if reader.heard_all(&text, until) {
+                d = d.or(listener.replace_transcript(t, &text));
             }
         }
         // Keys really pressed: each starts a new round of listening.
@@ -419,6 +446,7 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
             });
             listener.restart(at + 100, Config::default());
             reader.next_round(at);
+            cutter.next_round();
             next_key += 1;
             d = None;
         }
@@ -445,6 +473,7 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
                 }
                 listener.restart(at_ms + 200, Config::default());
                 reader.next_round(t);
+                cutter.next_round();
             }
             Action::WaitForTimeout => {
                 listener.restart(d.decided_at_ms, Config::default());

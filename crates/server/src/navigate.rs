@@ -89,10 +89,19 @@ pub async fn navigate(st: &AppState, socket: &mut WebSocket, call: LiveCall) {
         speech.push(m.timestamp_ms, &m.payload, &events);
         reader.events(&events);
         while let Some(h) = speech.try_next() {
-            if reader.heard(&h.text, h.until_ms) {
-                let d = listener.push_transcript(listener.end_ms().max(h.until_ms), &h.text);
-                decision = decision.or(d);
-            }
+            let at = listener.end_ms().max(h.until_ms);
+            let d = if h.whole_round {
+                reader
+                    .heard_all(&h.text, h.until_ms)
+                    .then(|| listener.replace_transcript(at, &h.text))
+                    .flatten()
+            } else {
+                reader
+                    .heard(&h.text, h.until_ms)
+                    .then(|| listener.push_transcript(at, &h.text))
+                    .flatten()
+            };
+            decision = decision.or(d);
         }
         let ready = decision
             .and_then(|d| reader.offer(d, speech.active()))
@@ -102,6 +111,7 @@ pub async fn navigate(st: &AppState, socket: &mut WebSocket, call: LiveCall) {
                 return;
             }
             reader.next_round(listener.end_ms());
+            speech.next_round();
         }
     }
     // The stream ended before a decision (the caller hung up, or Twilio stopped the stream).

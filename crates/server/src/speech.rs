@@ -65,10 +65,16 @@ impl Speech {
 const PREROLL_MS: u64 = 200;
 const MAX_UTTERANCE_MS: u64 = 12_000;
 const MIN_UTTERANCE_MS: u64 = 300;
+/// Whole-round decoding sends at most Whisper's window.
+const MAX_ROUND_MS: u64 = 30_000;
 /// Audio kept for the utterance being cut (bounded memory per stream).
 const KEEP_MS: u64 = MAX_UTTERANCE_MS + PREROLL_MS + 1000;
+const KEEP_ROUND_MS: u64 = MAX_ROUND_MS + PREROLL_MS + 1000;
 
-/// Cuts a stream's µ-law audio into utterances using the front end's speech events.
+/// Cuts a stream's µ-law audio into utterances using the front end's speech events. In
+/// whole-round mode each cut spans the round so far (since its first speech, at most 30 s):
+/// Whisper reads a menu far better with the sentences around an option than one phrase at a
+/// time, and a decode costs the same whatever its length (the window is padded to 30 s).
 #[derive(Default)]
 pub struct Utterances {
     /// Recent audio and the media time of its first byte.
@@ -76,6 +82,9 @@ pub struct Utterances {
     buf_start_ms: u64,
     /// Start of the utterance in progress.
     open: Option<u64>,
+    whole_round: bool,
+    /// Start of the round's first utterance.
+    round_from: Option<u64>,
 }
 
 /// One utterance to decode: its media times and audio.
@@ -83,9 +92,41 @@ pub struct Utterance {
     pub start_ms: u64,
     pub end_ms: u64,
     pub ulaw: Vec<u8>,
+    /// The audio is the whole round so far (its transcript replaces earlier ones).
+    pub whole_round: bool,
 }
 
 impl Utterances {
+    /// Cuts that span the whole round so far.
+    pub fn whole_rounds() -> Self {
+        Utterances {
+            whole_round: true,
+            ..Default::default()
+        }
+    }
+
+    /// A new round (after a key press): later cuts start at its first speech.
+    pub fn next_round(&mut self) {
+        self.round_from = None;
+        self.open = None;
+    }
+
+    fn keep_ms(&self) -> u64 {
+        if self.whole_round {
+            KEEP_ROUND_MS
+        } else {
+            KEEP_MS
+        }
+    }
+
+    /// Where a cut ending at `end_ms` starts.
+    fn from(&self, utterance_start: u64, end_ms: u64) -> u64 {
+        match (self.whole_round, self.round_from) {
+            (true, Some(r)) => r.max(end_ms.saturating_sub(MAX_ROUND_MS)),
+            _ => utterance_start,
+        }
+    }
+
     /// Adds audio at `ts_ms` and the events the front end produced for it; returns the
     /// utterances these complete.
     pub fn push(&mut self, ts_ms: u64, payload: &[u8], events: &[AudioEvent]) -> Vec<Utterance> {
@@ -95,7 +136,7 @@ impl Utterances {
         // Media time is what counts: a gap is filled with silence so offsets stay true.
         let expected = self.buf_start_ms + self.buf.len() as u64 / 8;
         if ts_ms > expected {
-            let fill = ((ts_ms - expected) * 8).min(KEEP_MS * 8) as usize;
+            let fill = ((ts_ms - expected) * 8).min(self.keep_ms() * 8) as usize;
             self.buf.extend(std::iter::repeat_n(0xFF, fill));
         }
         self.buf.extend_from_slice(payload);
@@ -103,11 +144,13 @@ impl Utterances {
         for e in events {
             match *e {
                 AudioEvent::SpeechStart { at_ms } => {
-                    self.open.get_or_insert(at_ms.saturating_sub(PREROLL_MS));
+                    let start = at_ms.saturating_sub(PREROLL_MS);
+                    self.open.get_or_insert(start);
+                    self.round_from.get_or_insert(start);
                 }
                 AudioEvent::SpeechEnd { at_ms, .. } => {
                     if let Some(start) = self.open.take() {
-                        out.extend(self.cut(start, at_ms));
+                        out.extend(self.cut(self.from(start, at_ms), at_ms));
                     }
                 }
                 _ => {}
@@ -117,16 +160,20 @@ impl Utterances {
         if let Some(start) = self.open
             && end.saturating_sub(start) >= MAX_UTTERANCE_MS
         {
-            out.extend(self.cut(start, end));
+            out.extend(self.cut(self.from(start, end), end));
             self.open = Some(end);
         }
-        // Trim what no utterance can need any more.
-        let keep_from = self
-            .open
-            .unwrap_or(end.saturating_sub(PREROLL_MS))
-            .min(end.saturating_sub(PREROLL_MS));
-        if keep_from > self.buf_start_ms + 1000 || self.buf.len() as u64 > KEEP_MS * 8 {
-            let keep_from = keep_from.max(end.saturating_sub(KEEP_MS));
+        // Trim what no cut can need any more.
+        let mut keep_from = end.saturating_sub(PREROLL_MS);
+        if let Some(o) = self.open {
+            keep_from = keep_from.min(o);
+        }
+        if let (true, Some(r)) = (self.whole_round, self.round_from) {
+            keep_from = keep_from.min(r);
+        }
+        let keep = self.keep_ms();
+        if keep_from > self.buf_start_ms + 1000 || self.buf.len() as u64 > keep * 8 {
+            let keep_from = keep_from.max(end.saturating_sub(keep));
             let drop = ((keep_from.saturating_sub(self.buf_start_ms)) * 8) as usize;
             let drop = drop.min(self.buf.len());
             self.buf.drain(..drop);
@@ -146,6 +193,7 @@ impl Utterances {
             start_ms,
             end_ms,
             ulaw: self.buf[from..to].to_vec(),
+            whole_round: self.whole_round,
         })
     }
 }
@@ -154,6 +202,8 @@ impl Utterances {
 pub struct Heard {
     pub until_ms: u64,
     pub text: String,
+    /// The transcript of the whole round so far (replaces earlier ones), not a new piece.
+    pub whole_round: bool,
 }
 
 /// One stream's recogniser.
@@ -194,7 +244,7 @@ impl SpeechStream {
                                 },
                                 t = stream.next_transcript() => match t {
                                     Some(Ok(t)) if t.is_final && !t.text.trim().is_empty() => {
-                                        let _ = tx.send(Heard { until_ms: t.end_ms, text: t.text });
+                                        let _ = tx.send(Heard { until_ms: t.end_ms, text: t.text, whole_round: false });
                                     }
                                     Some(Ok(_)) => {}
                                     Some(Err(e)) => { tracing::warn!(error = %e, "recogniser stream failed"); break; }
@@ -211,7 +261,7 @@ impl SpeechStream {
                 }
             },
             #[cfg(feature = "whisper")]
-            Speech::Whisper(model) => Kind::Whisper(model.clone(), Utterances::default()),
+            Speech::Whisper(model) => Kind::Whisper(model.clone(), Utterances::whole_rounds()),
         };
         SpeechStream {
             kind,
@@ -255,6 +305,7 @@ impl SpeechStream {
                                 let _ = tx.send(Heard {
                                     until_ms: u.end_ms,
                                     text,
+                                    whole_round: u.whole_round,
                                 });
                             }
                             Ok(_) => {}
@@ -264,6 +315,14 @@ impl SpeechStream {
                     });
                 }
             }
+        }
+    }
+
+    /// A new round of listening (after a key press).
+    pub fn next_round(&mut self) {
+        #[cfg(feature = "whisper")]
+        if let Kind::Whisper(_, cutter) = &mut self.kind {
+            cutter.next_round();
         }
     }
 
@@ -321,6 +380,32 @@ mod tests {
         // The first byte is the frame that started at 800 ms (frame index 40).
         assert_eq!(x.ulaw[0], 40);
         assert_eq!(*x.ulaw.last().unwrap(), 99);
+    }
+
+    #[test]
+    fn whole_round_cuts_span_the_round_and_restart_after_a_press() {
+        let mut u = Utterances::whole_rounds();
+        let mut out = Vec::new();
+        let ev = |ts: u64| match ts {
+            1000 | 3000 | 9000 => vec![AudioEvent::SpeechStart { at_ms: ts }],
+            2000 | 4000 | 10_000 => vec![AudioEvent::SpeechEnd {
+                at_ms: ts,
+                duration_ms: 1000,
+            }],
+            _ => vec![],
+        };
+        for i in 0..600u64 {
+            let ts = i * 20;
+            if ts == 6000 {
+                u.next_round();
+            }
+            out.extend(u.push(ts, &[0x7F; 160], &ev(ts)));
+        }
+        let spans: Vec<(u64, u64)> = out.iter().map(|x| (x.start_ms, x.end_ms)).collect();
+        // The second cut covers both utterances; after the press, the round starts again.
+        assert_eq!(spans, vec![(800, 2000), (800, 4000), (8800, 10_000)]);
+        assert!(out.iter().all(|x| x.whole_round));
+        assert_eq!(out[1].ulaw.len(), 3200 * 8);
     }
 
     #[test]
