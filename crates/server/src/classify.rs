@@ -204,6 +204,8 @@ impl Listener {
 /// A menu is acted on once its prompt pauses for this long (it waits for a key): by then every
 /// option has been heard and decoded…
 pub const PROMPT_PAUSE_MS: u64 = 1500;
+/// A menu whose options so far offer no way to a person is given this long a pause to name more.
+pub const PROMPT_END_MS: u64 = 3500;
 /// …or at the latest this long after the classifier recognised it.
 pub const MENU_READ_MAX_MS: u64 = 20_000;
 /// Words reaching this close to the end of the speech count as its transcript (a recogniser's
@@ -300,11 +302,15 @@ impl MenuReader {
         let best_heard = menu::default_preferences()
             .first()
             .is_some_and(|best| options.iter().any(|o| o.target == *best));
-        if !((paused && caught_up && !decoding) || overdue || best_heard) {
+        let digit = menu::choose(&options, &menu::default_preferences()).map(|o| o.digit);
+        // Options heard but none leads to a person: perhaps more are coming after a long pause;
+        // only a menu that has clearly stopped talking is read as offering none.
+        let stopped = !self.speaking && now_ms.saturating_sub(self.last_end_ms) >= PROMPT_END_MS;
+        let settled = digit.is_some() || options.is_empty() || stopped;
+        if !((paused && caught_up && !decoding && settled) || overdue || best_heard) {
             return None;
         }
         let pending = self.pending.take()?;
-        let digit = menu::choose(&options, &menu::default_preferences()).map(|o| o.digit);
         // What timing took for a prompt may turn out, in words, to be a person (hold music,
         // then "thank you for holding, how can I help you?").
         if options.is_empty()
