@@ -305,65 +305,66 @@ pub async fn media(
     }
     // A media message is under 1 KB; tungstenite's default 128 KiB read buffer is zero-filled
     // before every read, which cost 16–20 % of the server's CPU (docs/benchmarks.md).
-    ws.read_buffer_size(4096).on_upgrade(move |mut socket| async move {
-        // Bounded: a stream that never sends `start` is closed after a few messages.
-        let mut before_start = 0;
-        while let Some(Ok(msg)) = socket.recv().await {
-            let Message::Text(text) = msg else { continue };
-            match media::parse(&text) {
-                Err(e) => {
-                    st.metrics.inc("switchboard_media_malformed_total", "");
-                    tracing::debug!(error = %e, "malformed media stream message");
-                }
-                Ok(media::Inbound::Start { start, .. }) => {
-                    let sid = start
-                        .custom_parameters
-                        .get("session_id")
-                        .and_then(|s| SessionId::parse(s).ok());
-                    let session = match sid {
-                        Some(sid) => st.store.get_session(sid).await.ok().flatten(),
-                        None => None,
-                    };
-                    match session {
-                        Some(s) if s.call_id.as_deref().is_none_or(|c| c == start.call_sid) => {
-                            st.metrics
-                                .inc("switchboard_media_streams_total", "result=\"accepted\"");
-                            // Observe mode: the assistant is already talking; listen, classify
-                            // and record. Navigate mode: listen, press keys, hand over.
-                            match st.settings.classify_mode {
-                                ClassifyMode::Observe => listen(&st, &mut socket, s.id).await,
-                                ClassifyMode::Navigate => {
-                                    let call = LiveCall {
-                                        session: s,
-                                        stream_sid: start.stream_sid.clone(),
-                                        call_sid: start.call_sid.clone(),
-                                    };
-                                    crate::navigate::navigate(&st, &mut socket, call).await
+    ws.read_buffer_size(4096)
+        .on_upgrade(move |mut socket| async move {
+            // Bounded: a stream that never sends `start` is closed after a few messages.
+            let mut before_start = 0;
+            while let Some(Ok(msg)) = socket.recv().await {
+                let Message::Text(text) = msg else { continue };
+                match media::parse(&text) {
+                    Err(e) => {
+                        st.metrics.inc("switchboard_media_malformed_total", "");
+                        tracing::debug!(error = %e, "malformed media stream message");
+                    }
+                    Ok(media::Inbound::Start { start, .. }) => {
+                        let sid = start
+                            .custom_parameters
+                            .get("session_id")
+                            .and_then(|s| SessionId::parse(s).ok());
+                        let session = match sid {
+                            Some(sid) => st.store.get_session(sid).await.ok().flatten(),
+                            None => None,
+                        };
+                        match session {
+                            Some(s) if s.call_id.as_deref().is_none_or(|c| c == start.call_sid) => {
+                                st.metrics
+                                    .inc("switchboard_media_streams_total", "result=\"accepted\"");
+                                // Observe mode: the assistant is already talking; listen, classify
+                                // and record. Navigate mode: listen, press keys, hand over.
+                                match st.settings.classify_mode {
+                                    ClassifyMode::Observe => listen(&st, &mut socket, s.id).await,
+                                    ClassifyMode::Navigate => {
+                                        let call = LiveCall {
+                                            session: s,
+                                            stream_sid: start.stream_sid.clone(),
+                                            call_sid: start.call_sid.clone(),
+                                        };
+                                        crate::navigate::navigate(&st, &mut socket, call).await
+                                    }
                                 }
                             }
+                            _ => {
+                                st.metrics.inc(
+                                    "switchboard_media_streams_total",
+                                    "result=\"unknown_session\"",
+                                );
+                                tracing::warn!(
+                                    "media stream for an unknown or mismatched session; closing"
+                                );
+                            }
                         }
-                        _ => {
-                            st.metrics.inc(
-                                "switchboard_media_streams_total",
-                                "result=\"unknown_session\"",
-                            );
-                            tracing::warn!(
-                                "media stream for an unknown or mismatched session; closing"
-                            );
-                        }
+                        break;
                     }
+                    Ok(media::Inbound::Stop { .. }) => break,
+                    Ok(_) => {}
+                }
+                before_start += 1;
+                if before_start > 10 {
                     break;
                 }
-                Ok(media::Inbound::Stop { .. }) => break,
-                Ok(_) => {}
             }
-            before_start += 1;
-            if before_start > 10 {
-                break;
-            }
-        }
-        let _ = socket.send(Message::Close(None)).await;
-    })
+            let _ = socket.send(Message::Close(None)).await;
+        })
 }
 
 /// The stream a navigate-mode call is listened to on.
