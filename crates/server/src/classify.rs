@@ -368,26 +368,54 @@ pub struct Offline<'a> {
     pub transcribe: Option<Transcribe<'a>>,
 }
 
-/// Key presses heard in a track: (media ms, key).
-pub fn keys_in(ulaw: &[u8]) -> Vec<(u64, char)> {
-    use switchboard_audio::{DtmfDetector, Framer, Stage};
-    let (mut framer, mut det) = (Framer::new(), DtmfDetector::new());
-    let mut out = Vec::new();
-    let mut note = |evs: Vec<AudioEvent>| {
-        for e in evs {
-            if let AudioEvent::Dtmf { at_ms, digit, .. } = e {
-                out.push((at_ms, digit));
-            }
-        }
-    };
-    for (i, chunk) in ulaw.chunks(160).enumerate() {
-        let pcm = switchboard_audio::g711::decode(chunk);
-        for f in framer.push(i as u64 * 20, &pcm) {
-            note(det.push(&f));
+/// Listens for key presses in one track (the outbound track: what was sent to the clinic).
+#[derive(Default)]
+pub struct KeyHearer {
+    framer: switchboard_audio::Framer,
+    detector: switchboard_audio::DtmfDetector,
+    keys: Vec<(u64, char)>,
+}
+
+impl KeyHearer {
+    /// At most this many keys are kept (the length of a replayable path).
+    const MAX_KEYS: usize = 20;
+
+    /// Feeds µ-law audio that starts at media time `ts_ms`.
+    pub fn push(&mut self, ts_ms: u64, ulaw: &[u8]) {
+        use switchboard_audio::Stage;
+        let pcm = switchboard_audio::g711::decode(ulaw);
+        for f in self.framer.push(ts_ms, &pcm) {
+            let evs = self.detector.push(&f);
+            self.note(evs);
         }
     }
-    note(det.finish());
-    out
+
+    fn note(&mut self, evs: Vec<AudioEvent>) {
+        for e in evs {
+            if let AudioEvent::Dtmf { at_ms, digit, .. } = e
+                && self.keys.len() < Self::MAX_KEYS
+            {
+                self.keys.push((at_ms, digit));
+            }
+        }
+    }
+
+    /// The keys heard, (media ms, key), once the track has ended.
+    pub fn finish(mut self) -> Vec<(u64, char)> {
+        use switchboard_audio::Stage;
+        let evs = self.detector.finish();
+        self.note(evs);
+        self.keys
+    }
+}
+
+/// Key presses heard in a track: (media ms, key).
+pub fn keys_in(ulaw: &[u8]) -> Vec<(u64, char)> {
+    let mut hearer = KeyHearer::default();
+    for (i, chunk) in ulaw.chunks(160).enumerate() {
+        hearer.push(i as u64 * 20, chunk);
+    }
+    hearer.finish()
 }
 
 /// Classifies a recorded call the way navigate mode would live: the same listener, menu reader

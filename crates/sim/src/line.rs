@@ -165,6 +165,14 @@ impl Line {
         }
     }
 
+    /// The rendered audio of what a person or mailbox says on answering (empty if none).
+    fn greeting_clip(&self) -> &'static [u8] {
+        self.greeting
+            .as_deref()
+            .and_then(|g| crate::audio::clip(&format!("speech:{g}")))
+            .unwrap_or(&[])
+    }
+
     /// 20 ms of what the line sounds like at media time `t_ms` (µ-law): greetings and prompts from
     /// the rendered clips, hold music, the voicemail beep, fax tones, or silence.
     pub fn audio_frame(&mut self, t_ms: u64) -> [u8; 160] {
@@ -174,11 +182,7 @@ impl Line {
         let src: Option<(&'static [u8], bool)> = match state {
             LineState::Person => {
                 // A person who hears nothing says "Hello?" — twice, a few seconds apart.
-                let greeting = self
-                    .greeting
-                    .as_deref()
-                    .and_then(|g| clip(&format!("speech:{g}")))
-                    .unwrap_or(&[]);
+                let greeting = self.greeting_clip();
                 let greeting_ms = greeting.len() as u64 / 8;
                 let again = since.saturating_sub(greeting_ms) / HELLO_AFTER_MS;
                 if since < greeting_ms {
@@ -197,11 +201,7 @@ impl Line {
             LineState::Fax => clip("tone:fax_cng").map(|c| (c, true)),
             LineState::Voicemail => {
                 // The greeting (when the box has one), then the beep, then silence to record.
-                let greeting = self
-                    .greeting
-                    .as_deref()
-                    .and_then(|g| clip(&format!("speech:{g}")))
-                    .unwrap_or(&[]);
+                let greeting = self.greeting_clip();
                 let greeting_ms = greeting.len() as u64 / 8;
                 if since < greeting_ms {
                     Some((greeting, false))

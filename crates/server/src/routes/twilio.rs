@@ -420,30 +420,13 @@ async fn next_media(
 /// listens for the keys the assistant presses, and records them with their media times when the
 /// stream ends (the path to a person, if the assistant's report says it reached one).
 async fn listen(st: &AppState, socket: &mut axum::extract::ws::WebSocket, sid: SessionId) {
-    use switchboard_audio::{AudioEvent, Framer, Stage};
     let mut listener = crate::classify::Listener::with_config(st.settings.classifier_config());
     let mut events = Vec::new();
     let mut decided = false;
-    let (mut framer, mut keys) = (Framer::new(), switchboard_audio::DtmfDetector::new());
-    let mut pressed: Vec<switchboard_core::IvrAction> = Vec::new();
-    let note = |evs: Vec<AudioEvent>, pressed: &mut Vec<switchboard_core::IvrAction>| {
-        for e in evs {
-            if let AudioEvent::Dtmf { at_ms, digit, .. } = e
-                && pressed.len() < 20
-            {
-                pressed.push(switchboard_core::IvrAction {
-                    after_ms: u32::try_from(at_ms).unwrap_or(u32::MAX),
-                    digits: digit.to_string(),
-                });
-            }
-        }
-    };
+    let mut keys = crate::classify::KeyHearer::default();
     while let Some(m) = next_media(st, socket).await {
         if m.track == media::Track::Outbound {
-            let pcm = switchboard_audio::g711::decode(&m.payload);
-            for frame in framer.push(m.timestamp_ms, &pcm) {
-                note(keys.push(&frame), &mut pressed);
-            }
+            keys.push(m.timestamp_ms, &m.payload);
             continue;
         }
         if decided {
@@ -455,7 +438,14 @@ async fn listen(st: &AppState, socket: &mut axum::extract::ws::WebSocket, sid: S
             crate::navigate::record_decision(st, sid, &d, d.classification.as_str()).await;
         }
     }
-    note(keys.finish(), &mut pressed);
+    let pressed: Vec<switchboard_core::IvrAction> = keys
+        .finish()
+        .into_iter()
+        .map(|(at, key)| switchboard_core::IvrAction {
+            after_ms: u32::try_from(at).unwrap_or(u32::MAX),
+            digits: key.to_string(),
+        })
+        .collect();
     if !pressed.is_empty()
         && let Ok(steps) = switchboard_core::IvrActions::new(pressed)
         && let Err(e) = st
