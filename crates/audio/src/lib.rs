@@ -13,8 +13,9 @@
 //! * [`g711`] — ITU-T G.711 µ-law ↔ 16-bit linear.
 //! * [`Framer`] — re-frames chunks into exact 20 ms [`Frame`]s on a media-time grid, fills
 //!   timestamp gaps with silence and drops overlapping data.
-//! * [`Vad`] — adaptive energy voice activity detection (noise floor by minimum statistics,
-//!   hangover); emits `SpeechStart`/`SpeechEnd`.
+//! * [`Vad`] — adaptive energy voice activity detection over the whole band and the voiced band
+//!   (250–1000 Hz, robust to white line noise), each with a noise floor by minimum statistics,
+//!   and a hangover; emits `SpeechStart`/`SpeechEnd`.
 //! * [`DtmfDetector`] — Goertzel on the eight DTMF frequencies in 10 ms blocks, validated on the
 //!   whole press (frequency, twist, energy ratio, second harmonics); one `Dtmf` per press.
 //! * [`ToneDetector`] — ringback, busy, reorder, SIT, voicemail beep, fax (CNG/CED) and hold

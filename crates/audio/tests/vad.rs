@@ -142,3 +142,66 @@ fn a_beep_right_after_speech_is_not_counted_as_speech() {
     let (start, duration) = segs[0];
     assert!(start + duration <= 2000, "{ev:?}");
 }
+
+/// Speech in loud line noise: a quieter phrase (8 dB down, as a prompt's falling end or a
+/// softer speaker) sits only a few dB over white noise across the whole band, but voiced speech
+/// keeps most of its energy in 250–1000 Hz while white noise spreads over the band, so the
+/// voiced-band channel still hears it and the utterance is not cut into pieces (which the
+/// classifier would read as a short greeting and a wait).
+#[test]
+fn a_quiet_phrase_in_loud_white_noise_does_not_cut_the_utterance() {
+    for seed in 0..4 {
+        let loud = |ms, s| speech_like(ms, 9000, s);
+        let talk = cat(&[
+            loud(1500, seed),
+            speech_like(1500, 3500, seed + 7),
+            loud(1000, seed + 3),
+        ]);
+        let rms = |x: &[i16]| {
+            (x.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / x.len() as f64).sqrt()
+        };
+        // Uniform noise of amplitude a has RMS a/√3: 10 dB under the loud phrases' RMS.
+        let amp = (rms(&talk[..12_000]) / 10f64.powf(10.0 / 20.0) * 3f64.sqrt()) as i16;
+        let s = cat(&[silence(1500), talk, silence(1500)]);
+        let s = mix(&s, &noise(s.len() as u64 / 8, amp, seed + 40));
+        let ev = run(&mut Vad::new(), &ulaw(&s));
+        let segs = speech(&ev);
+        let longest_gap = segs
+            .windows(2)
+            .map(|w| w[1].0.saturating_sub(w[0].0 + w[0].1))
+            .max()
+            .unwrap_or(0);
+        let heard: u64 = segs.iter().map(|(_, d)| d).sum();
+        assert!(
+            longest_gap < 400,
+            "seed {seed}: gap {longest_gap} ms: {ev:?}"
+        );
+        assert!(
+            heard >= 3400,
+            "seed {seed}: heard {heard} ms of 4000: {ev:?}"
+        );
+        // …and the noise alone, before and after, is not speech.
+        let first = segs.first().expect("speech heard").0;
+        let (last_start, last_len) = *segs.last().expect("speech heard");
+        assert!(first >= 1400, "seed {seed}: {ev:?}");
+        assert!(last_start + last_len <= 5700, "seed {seed}: {ev:?}");
+    }
+}
+
+/// The voiced-band channel must not turn band-limited line noise into speech either, at any level.
+#[test]
+fn loud_telephone_band_noise_is_not_speech() {
+    for dbfs in [-45.0, -35.0, -25.0] {
+        for seed in 0..3 {
+            let s = noise(10_000, noise_amplitude_for_dbfs(dbfs), seed + 60);
+            // A 2-tap average (a gentle low-pass, like a line's roll-off) tilts the noise towards
+            // the voiced band, the harder case for that channel.
+            let smooth: Vec<i16> = s
+                .windows(2)
+                .map(|w| ((i32::from(w[0]) + i32::from(w[1])) / 2) as i16)
+                .collect();
+            let ev = run(&mut Vad::new(), &ulaw(&smooth));
+            assert!(ev.is_empty(), "{dbfs} dBFS seed {seed}: {ev:?}");
+        }
+    }
+}
