@@ -113,6 +113,10 @@ pub struct Decision {
     pub reason: &'static str,
 }
 
+/// Menu words from less speech than this need a recognisable option to count (see
+/// `Classifier::menu_words_fit_the_audio`).
+const MIN_MENU_SPEECH_MS: u64 = 2000;
+
 /// Tunables, in media milliseconds.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -212,15 +216,44 @@ impl Classifier {
         Some(d)
     }
 
-    /// What the transcript says so far: (menu-likeness, person-likeness).
-    fn text_cues(&self) -> (f32, f32) {
+    /// What the transcript says so far: (menu-likeness, person-likeness, recorded-message-likeness).
+    fn text_cues(&self, t: u64) -> (f32, f32, f32) {
         if self.transcript.trim().is_empty() {
-            return (0.0, 0.0);
+            return (0.0, 0.0, 0.0);
         }
+        let menu_cue = menu::menu_likelihood(&self.transcript);
+        let menu_cue = if menu_cue > 0.0 && !self.menu_words_fit_the_audio(t) {
+            0.0
+        } else {
+            menu_cue
+        };
         (
-            menu::menu_likelihood(&self.transcript),
+            menu_cue,
             menu::is_person_greeting_like(&self.transcript),
+            menu::voicemail_likelihood(&self.transcript),
         )
+    }
+
+    /// Whether menu words can be what was said: a recogniser that cannot make out a short
+    /// greeting at all may write the vocabulary it was primed with ("Let me press 1." for "Front
+    /// desk."), and pressing keys at a receptionist is the costliest mistake. A menu's option
+    /// ("for scheduling, press 2") takes well over a second to say and follows a greeting, so
+    /// menu words heard in less than `MIN_MENU_SPEECH_MS` of speech count only when an option
+    /// names a recognisable destination.
+    fn menu_words_fit_the_audio(&self, t: u64) -> bool {
+        let spoken_until = if self.speaking_since.is_some() {
+            Some(t)
+        } else {
+            self.last_end.map(|(end, _)| end)
+        };
+        let span = match (self.first_speech_ms, spoken_until) {
+            (Some(first), Some(until)) => until.saturating_sub(first),
+            _ => 0,
+        };
+        span >= MIN_MENU_SPEECH_MS
+            || menu::extract_options(&self.transcript)
+                .iter()
+                .any(|o| o.target != menu::Target::Unknown)
     }
 
     fn menu_class(&self) -> Class {
@@ -294,19 +327,39 @@ impl Classifier {
             }
             Observation::Tick { .. } => {}
         }
-        let (menu_cue, person_cue) = self.text_cues();
+        let (menu_cue, person_cue, recorded_cue) = self.text_cues(t);
         // The transcript names a menu: decide as soon as it does.
         if menu_cue >= 0.7 && person_cue < 0.5 {
             let class = self.menu_class();
             return self.decide(class, 0.9, t, "the words of a menu");
         }
-        // Someone spoke, stopped, and is waiting for us.
-        if self.speaking_since.is_none()
+        // The words of a recorded message ("please leave a message"): its short greeting ends
+        // like a person's, so no timing rule may call it one; its beep (or a long wait for a
+        // message) decides.
+        if recorded_cue >= 0.5 && menu_cue < 0.7 {
+            if self.speaking_since.is_none()
+                && let Some((end, _)) = self.last_end
+                && t.saturating_sub(end) >= self.cfg.long_wait_ms
+            {
+                return self.decide(
+                    Class::Voicemail,
+                    0.75,
+                    t,
+                    "a recorded message, then silence",
+                );
+            }
+        } else if self.speaking_since.is_none()
             && let Some((end, len)) = self.last_end
         {
+            // Someone spoke, stopped, and is waiting for us.
             let waited = t.saturating_sub(end);
+            // The span from the first word, not the sum of the speech segments: in line noise
+            // the quieter syllables of a prompt fall under the VAD's margin, and a long prompt
+            // heard in pieces must not add up to a short greeting.
+            let span = end.saturating_sub(self.first_speech_ms.unwrap_or(end));
             let short = len <= self.cfg.short_greeting_ms
-                && self.talk_ms <= self.cfg.short_greeting_ms + 1000;
+                && self.talk_ms <= self.cfg.short_greeting_ms + 1000
+                && span <= self.cfg.short_greeting_ms + 1000;
             if short && waited >= self.cfg.short_wait_ms && menu_cue < 0.5 {
                 let conf = if person_cue >= 0.5 { 0.95 } else { 0.85 };
                 return self.decide(Class::Human, conf, t, "a short greeting, then silence");
@@ -339,6 +392,7 @@ impl Classifier {
                     .last_end
                     .is_some_and(|(end, _)| t.saturating_sub(end) < self.cfg.run_gap_ms))
             && person_cue < 0.5
+            && recorded_cue < 0.5
         {
             let class = self.menu_class();
             return self.decide(class, 0.65, t, "long fluent speech");
@@ -486,6 +540,64 @@ mod tests {
         ]);
         // The long greeting's wait is shorter than the long-wait threshold before the beep.
         assert_eq!(d.classification, Class::Voicemail, "{d:?}");
+    }
+
+    #[test]
+    fn menu_words_in_a_second_of_speech_do_not_make_a_greeting_a_menu() {
+        // "Front desk." in line noise, written by a primed recogniser as "Let me press 1."
+        let primed = |text: &str| {
+            run(&[
+                SpeechStart { at_ms: 570 },
+                SpeechEnd { at_ms: 1130 },
+                Transcript {
+                    at_ms: 1600,
+                    text: text.into(),
+                    is_final: true,
+                },
+            ])
+        };
+        let d = primed("Let me press 1.");
+        assert_eq!(d.classification, Class::Human, "{d:?}");
+        assert!(d.decided_at_ms <= 1130 + Config::default().short_wait_ms + 20);
+        // A short prompt that names where its key leads is still a menu.
+        let d = primed("For scheduling, press 2.");
+        assert_eq!(d.classification, Class::IvrThenHuman, "{d:?}");
+        assert_eq!(d.digit, Some('2'));
+    }
+
+    #[test]
+    fn a_short_recorded_message_waits_for_its_beep_instead_of_passing_for_a_person() {
+        let closed = |at_ms| Transcript {
+            at_ms,
+            text: "The office is now closed. Please leave a message.".into(),
+            is_final: true,
+        };
+        // The words arrive while the greeting is still being spoken (its first sentence was
+        // decoded during the second): the beep 1.2 s after the greeting decides.
+        let d = run(&[
+            SpeechStart { at_ms: 300 },
+            closed(2000),
+            SpeechEnd { at_ms: 3300 },
+            Tick { at_ms: 4200 },
+            Observation::Tone {
+                at_ms: 4500,
+                tone: super::Tone::Beep,
+            },
+        ]);
+        assert_eq!(d.classification, Class::Voicemail, "{d:?}");
+        assert_eq!(d.decided_at_ms, 4500);
+        // No beep heard: the long wait for a message decides, not the short-greeting rule.
+        let d = run(&[
+            SpeechStart { at_ms: 300 },
+            closed(2000),
+            SpeechEnd { at_ms: 3300 },
+        ]);
+        assert_eq!(d.classification, Class::Voicemail, "{d:?}");
+        assert!(d.decided_at_ms >= 3300 + Config::default().long_wait_ms);
+        // The same timing without those words is a person, decided after the short wait.
+        let d = run(&[SpeechStart { at_ms: 300 }, SpeechEnd { at_ms: 3300 }]);
+        assert_eq!(d.classification, Class::Human, "{d:?}");
+        assert!(d.decided_at_ms <= 3300 + Config::default().short_wait_ms + 20);
     }
 
     #[test]

@@ -151,9 +151,27 @@ pub struct MenuOption {
 /// All options found, in order of appearance, de-duplicated by digit: when a digit is offered
 /// twice the clearest reading (highest confidence, then earliest) is kept, at its own position.
 pub fn extract_options(transcript: &str) -> Vec<MenuOption> {
-    let toks = tokenize(transcript);
+    // A leading sentence break: every label then has a token before it (see `clause_label`).
+    let toks: Vec<Tok> = std::iter::once(Tok::Hard)
+        .chain(tokenize(transcript))
+        .collect();
+    let as_punctuated = find_options(&toks);
+    // Recognisers put full stops in the wrong places, and a consistent slip shifts every label
+    // onto the neighbouring key: "…for scheduling. Press 2 for prescription refills. Press 8."
+    // reads as "press 2 for prescription refills" sentence by sentence. The same words read as
+    // one unpunctuated run pair up as spoken ("for scheduling press 2 for prescription refills
+    // press 8"). Whichever reading gives more options a label wins; the punctuation on a tie.
+    let unbroken: Vec<Tok> = toks.iter().filter(|t| **t != Tok::Hard).cloned().collect();
+    let run = find_options(&unbroken);
+    let labelled =
+        |found: &[(usize, MenuOption)]| found.iter().filter(|(_, o)| !o.label.is_empty()).count();
+    let found = if labelled(&run) > labelled(&as_punctuated) {
+        run
+    } else {
+        as_punctuated
+    };
     let mut best: Vec<(usize, MenuOption)> = Vec::new();
-    for (pos, option) in find_options(&toks) {
+    for (pos, option) in found {
         match best.iter_mut().find(|(_, kept)| kept.digit == option.digit) {
             Some(slot) if option.confidence > slot.1.confidence => *slot = (pos, option),
             Some(_) => {}
@@ -211,6 +229,32 @@ pub fn is_person_greeting_like(transcript: &str) -> f32 {
     let machine = menu_evidence(&toks, &words, options, 1.0);
     let length = if words.len() > 60 { 0.5 } else { 1.0 };
     round2(person * (1.0 - machine) * length)
+}
+
+/// How much the transcript sounds like a recorded message that takes messages (voicemail, a
+/// closed office's announcement) rather than a person or a menu, in `0.0..=1.0`.
+///
+/// Evidence: the stock phrases of such recordings ("please leave a message", "after the tone",
+/// "we are unable to take your call", "the office is now closed", "I'll call you back"…) combined
+/// as independent evidence. A transcript with menu options is a menu ("to leave a message, press
+/// one" offers a key), so it scores 0; person cues (a name introduction, a question to the
+/// caller) discount the rest. Why it matters: a short recorded greeting ends like a person's —
+/// a few words, then silence — and its beep comes a second later, after a timing rule has already
+/// called it a person.
+pub fn voicemail_likelihood(transcript: &str) -> f32 {
+    let toks = tokenize(transcript);
+    let words = word_list(&toks);
+    if words.is_empty() || !extract_options(transcript).is_empty() {
+        return 0.0;
+    }
+    let machine = noisy_or(
+        MACHINE_CUES
+            .iter()
+            .filter(|(p, _)| contains_phrase(&words, p))
+            .map(|(_, w)| *w),
+    );
+    let person = person_cues(&toks, &words, transcript);
+    round2(machine * (1.0 - 0.4 * person))
 }
 
 /// The default preference for reaching a person about an appointment:
@@ -754,6 +798,9 @@ fn opens_before(toks: &[Tok], j: usize) -> bool {
                 && (!number_like(prev) || pressed_key(toks, j - 1))
         }
         "if" | "para" | "si" => true,
+        // "To reach the front desk, press 1" with the "to" lost by the recogniser ("…and reach
+        // the front desk, press 1"): the verb of reaching someone opens the label itself.
+        "reach" | "speak" | "talk" => !matches!(prev_word, Some("to" | "for")),
         _ => false,
     }
 }
@@ -846,6 +893,30 @@ fn before_label_across(toks: &[Tok], boundary: &[bool], lo: usize, verb: usize) 
         }
     }
     None
+}
+
+/// "Just keep with the receptionist, press 4" (a recogniser lost "to speak with"): the clause
+/// right before the press word, opener or not, when it names a destination. Only a fallback for
+/// an anchor left without a label; the clause spans at most 12 words and no number, key or
+/// press word.
+fn clause_label(toks: &[Tok], boundary: &[bool], lo: usize, verb: usize) -> Option<Span> {
+    let mut end = verb;
+    while end > lo && matches!(toks[end - 1], Tok::Soft | Tok::Hard) {
+        end -= 1;
+    }
+    let mut start = end;
+    while start > lo {
+        match &toks[start - 1] {
+            Tok::Word(_) if !blocks_label(toks, boundary, start - 1) => start -= 1,
+            Tok::Soft | Tok::Hard => break,
+            _ => return None,
+        }
+    }
+    let words = word_list(&toks[start..end]);
+    // The token before the clause is its "opener" (a break, or the tokenizer's leading one).
+    let open = start.checked_sub(1)?;
+    ((1..=12).contains(&words.len()) && classify(&words) != Target::Unknown)
+        .then_some(Span { open, end })
 }
 
 /// "Press 3. For billing.": a key-first label in the next sentence that ends that sentence.
@@ -1243,7 +1314,8 @@ fn find_options(toks: &[Tok]) -> Vec<(usize, MenuOption)> {
             let mut across = false;
             if label.is_none() {
                 label = before_label_across(toks, &boundary, cursor, verb)
-                    .or_else(|| after_label_across(toks, &boundary, anchor.after));
+                    .or_else(|| after_label_across(toks, &boundary, anchor.after))
+                    .or_else(|| clause_label(toks, &boundary, cursor, verb));
                 across = label.is_some();
             }
             if let Some(option) = build_option(toks, anchor, label, across) {
@@ -1311,7 +1383,15 @@ const MACHINE_CUES: &[(&str, f32)] = &[
     ("not available", 0.3),
     ("unable to take your call", 0.5),
     ("office is closed", 0.4),
+    ("office is now closed", 0.5),
+    ("we are closed", 0.4),
+    ("we're closed", 0.4),
     ("currently closed", 0.4),
+    ("now closed", 0.4),
+    ("call you back", 0.4),
+    ("return your call", 0.4),
+    ("take your call", 0.4),
+    ("leave your message", 0.5),
     ("business hours", 0.25),
     ("mailbox", 0.4),
     ("voicemail", 0.4),
@@ -1992,6 +2072,79 @@ mod tests {
             assert!(p <= 0.3, "{p} for {menu:?}");
         }
         assert_eq!(is_person_greeting_like("  "), 0.0);
+    }
+
+    #[test]
+    fn full_stops_shifted_by_the_recogniser_do_not_move_labels_onto_the_next_key() {
+        // Whisper's reading of "For scheduling, press 2. For prescription refills, press 8. …"
+        let shifted = "Thank you for calling the medical group for scheduling. Press 2 for \
+            prescription refills. Press 8 for prescription refills. Press 3 for the pharmacy. \
+            Press 5.";
+        assert_eq!(
+            pairs(shifted),
+            vec![
+                ('2', Scheduling),
+                ('8', Prescriptions),
+                ('3', Prescriptions),
+                ('5', Pharmacy)
+            ]
+        );
+        // Menus that really say the key first keep their reading, punctuated or not.
+        for keys_first in [
+            "Press 1 for billing. Press 2 for scheduling.",
+            "Press 1 for billing press 2 for scheduling",
+        ] {
+            assert_eq!(
+                pairs(keys_first),
+                vec![('1', Billing), ('2', Scheduling)],
+                "{keys_first}"
+            );
+        }
+        // No opener at all, but a destination named right before the press word.
+        assert_eq!(
+            pairs("For the pharmacy, press 5. Just keep with the receptionist, press 4."),
+            vec![('5', Pharmacy), ('4', FrontDesk)]
+        );
+        assert_eq!(pairs("Receptionist, press 4."), vec![('4', FrontDesk)]);
+        // The "to" of "to reach the front desk" lost by the recogniser.
+        assert_eq!(
+            pairs("For lab results, press 9 and reach the front desk, press 1."),
+            vec![('9', Results), ('1', FrontDesk)]
+        );
+        // Mixed orders, correctly punctuated, are read sentence by sentence.
+        assert_eq!(
+            pairs(
+                "For lab results, press eight. Press five for appointments. For the operator, press zero."
+            ),
+            vec![('8', Results), ('5', Appointments), ('0', Operator)]
+        );
+    }
+
+    #[test]
+    fn recorded_messages_sound_like_voicemail_and_people_and_menus_do_not() {
+        for recording in [
+            "The office is now closed. Please leave a message.",
+            "You have reached Riverside Medical. We are unable to take your call. Please leave a \
+             message after the tone.",
+            "Hi, you've reached Dana at Main Street Clinic. Leave your name and number and I'll \
+             call you back.",
+            "Hi, this is Dr. Smith. I'm not available right now, please leave a message after \
+             the tone.",
+            "Our office is currently closed. Please call back during business hours.",
+        ] {
+            let v = voicemail_likelihood(recording);
+            assert!(v >= 0.5, "{v} for {recording:?}");
+        }
+        for other in GREETINGS_BY_PEOPLE.iter().chain(MENUS) {
+            let v = voicemail_likelihood(other);
+            assert!(v < 0.3, "{v} for {other:?}");
+        }
+        // A menu that takes messages offers a key: it is a menu, not a mailbox.
+        assert_eq!(
+            voicemail_likelihood("To leave a message, press one. For directions, press two."),
+            0.0
+        );
+        assert_eq!(voicemail_likelihood(""), 0.0);
     }
 
     #[test]
