@@ -8,7 +8,7 @@
 //!
 //! Options: `--corpus DIR` (default: the repository's `corpus/`), `--model DIR` (default:
 //! `switchboard_speech::default_model_dir()`), `--threads N` (default 0: CTranslate2's choice),
-//! `--verbose` (print every transcript), `--bench FILE --runs N` (only time FILE, a raw µ-law
+//! `--verbose` (print every transcript), `--menus-only` (skip the people), `--bench FILE --runs N` (only time FILE, a raw µ-law
 //! clip, N times and print the median; no corpus run).
 
 use std::collections::BTreeMap;
@@ -24,6 +24,7 @@ struct Args {
     verbose: bool,
     bench: Option<PathBuf>,
     runs: usize,
+    menus_only: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -34,6 +35,7 @@ fn parse_args() -> Result<Args, String> {
         verbose: false,
         bench: None,
         runs: 5,
+        menus_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -47,6 +49,7 @@ fn parse_args() -> Result<Args, String> {
             "--bench" => args.bench = Some(value()?.into()),
             "--runs" => args.runs = value()?.parse().map_err(|e| format!("--runs: {e}"))?,
             "--verbose" => args.verbose = true,
+            "--menus-only" => args.menus_only = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -145,7 +148,7 @@ fn evaluate(whisper: &WhisperTranscriber, args: &Args) {
         let file = label["file"].as_str().expect("file");
         let class = label["classification"].as_str().unwrap_or("");
         let digit = label["digit"].as_str();
-        if digit.is_none() && class != "human" {
+        if digit.is_none() && (class != "human" || args.menus_only) {
             continue;
         }
         let ulaw = std::fs::read(args.corpus.join("clips").join(file)).expect("clip");

@@ -156,10 +156,10 @@ impl WhisperTranscriber {
         // About 3 words (4–5 tokens) a second is brisk speech; 8 a second plus 32 is ample.
         let max_new_tokens = 32 + tail.len() * 8 / mel::SAMPLE_RATE;
         let text = self.decode(&encoded, &self.prompt, max_new_tokens)?;
-        if !repeats_itself(&text) {
+        if !repeats_itself(&text) && !echoes_prompt_options(&text) {
             return Ok(text);
         }
-        tracing::debug!("the prompted decode repeated itself; decoding again without the prompt");
+        tracing::debug!("the prompted decode looped or echoed the prompt; decoding it unprompted");
         self.decode(&encoded, &self.bare_prompt, max_new_tokens)
     }
 
@@ -221,9 +221,74 @@ fn repeats_itself(text: &str) -> bool {
     })
 }
 
+/// The menu options of [`INITIAL_PROMPT`], as normalised words.
+const PROMPT_OPTIONS: [&[&str]; 2] = [
+    &["for", "appointments", "press", "1"],
+    &["for", "the", "operator", "press", "0"],
+];
+
+/// Whether the only menu option in a transcript is one of the prompt's own: on audio it cannot
+/// make out, tiny.en continues the prompt's pattern ("Main Street Clinic. For appointments, press
+/// 1."), and one such phrase would make a person's greeting read as a menu — the costliest
+/// error, since Switchboard would then press keys at a receptionist. A menu that also names
+/// other keys is taken as heard.
+fn echoes_prompt_options(text: &str) -> bool {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| match w.to_lowercase().as_str() {
+            "one" => "1".to_string(),
+            "zero" | "oh" => "0".to_string(),
+            other => other.to_string(),
+        })
+        .collect();
+    let mut echoed = vec![false; words.len()];
+    let mut any = false;
+    for option in PROMPT_OPTIONS {
+        for i in 0..words.len().saturating_sub(option.len() - 1) {
+            if words[i..i + option.len()]
+                .iter()
+                .zip(option)
+                .all(|(w, o)| w == o)
+            {
+                echoed[i..i + option.len()]
+                    .iter_mut()
+                    .for_each(|e| *e = true);
+                any = true;
+            }
+        }
+    }
+    any && !words
+        .iter()
+        .zip(&echoed)
+        .any(|(w, e)| !e && matches!(w.as_str(), "press" | "dial" | "oprima" | "option"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lone_echo_of_the_prompts_options_is_recognised_and_real_menus_are_not() {
+        assert!(echoes_prompt_options(
+            "Main Street Clinic. For appointments, press 1."
+        ));
+        assert!(echoes_prompt_options(
+            "Hello? For the operator, press zero."
+        ));
+        assert!(echoes_prompt_options(
+            "For appointments, press one. For the operator, press 0."
+        ));
+        // Other keys named too: a menu, whatever else it says.
+        assert!(!echoes_prompt_options(
+            "For billing, press 2. For appointments, press 1."
+        ));
+        assert!(!echoes_prompt_options("For scheduling, press 3."));
+        assert!(!echoes_prompt_options(
+            "Thank you for calling the clinic. How can I help you?"
+        ));
+        assert!(!echoes_prompt_options(""));
+    }
 
     #[test]
     fn decoder_loops_are_recognised_and_menus_are_not() {
