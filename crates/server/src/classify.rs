@@ -227,6 +227,40 @@ pub struct MenuReader {
     round_start_ms: u64,
     /// After a key press the round starts with the next speech (the menu's answer to the key).
     awaiting_speech: bool,
+    /// The options of every whole-round reading of this round (see [`merge_readings`]).
+    readings: Vec<Vec<menu::MenuOption>>,
+}
+
+/// Combines the options of successive readings of the same round. A recogniser that re-decodes
+/// the whole round each time it grows reads the same audio with different context, and its
+/// slips differ from reading to reading ("reach the front desk, press 2" in one, "reach
+/// left-to-left, press 2" in the next); the latest reading alone loses what an earlier one
+/// heard. Per key: the destination most readings agree on (the latest among equals), an
+/// unrecognised one only when no reading recognised any; keys in order of first appearance.
+pub fn merge_readings(readings: &[Vec<menu::MenuOption>]) -> Vec<menu::MenuOption> {
+    use menu::Target;
+    let mut keys: Vec<char> = Vec::new();
+    for o in readings.iter().flatten() {
+        if !keys.contains(&o.digit) {
+            keys.push(o.digit);
+        }
+    }
+    keys.into_iter()
+        .filter_map(|key| {
+            let of_key: Vec<&menu::MenuOption> = readings
+                .iter()
+                .filter_map(|r| r.iter().find(|o| o.digit == key))
+                .collect();
+            let votes = |t: Target| of_key.iter().filter(|o| o.target == t).count();
+            // `max_by_key` keeps the last of equal maxima; the index breaks ties towards the
+            // latest reading anyway.
+            of_key
+                .iter()
+                .enumerate()
+                .max_by_key(|(i, o)| (o.target != Target::Unknown, votes(o.target), *i))
+                .map(|(_, o)| (*o).clone())
+        })
+        .collect()
 }
 
 impl MenuReader {
@@ -271,6 +305,7 @@ impl MenuReader {
         }
         self.words_until_ms = until_ms;
         self.heard = text.to_string();
+        self.readings.push(menu::extract_options(text));
         true
     }
 
@@ -296,7 +331,11 @@ impl MenuReader {
         // The last words spoken have come back from the recogniser.
         let caught_up = self.words_until_ms + WORDS_SLACK_MS >= self.last_end_ms;
         let overdue = now_ms.saturating_sub(pending.decided_at_ms) >= MENU_READ_MAX_MS;
-        let options = menu::extract_options(&self.heard);
+        let options = if self.readings.is_empty() {
+            menu::extract_options(&self.heard)
+        } else {
+            merge_readings(&self.readings)
+        };
         // The most wanted option has been named: no need to hear the rest (menus accept a key
         // while they talk).
         let best_heard = menu::default_preferences()
@@ -343,16 +382,25 @@ impl MenuReader {
     /// After acting: a new round of listening from media time `at_ms`.
     pub fn next_round(&mut self, at_ms: u64) {
         self.heard.clear();
+        self.readings.clear();
         self.pending = None;
         self.round_start_ms = at_ms;
         self.awaiting_speech = true;
     }
 }
 
+/// What an offline recogniser made of some audio, and how long decoding it took (the words
+/// reach the classifier that much media time after the audio ended, as they would live).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Decoded {
+    pub text: String,
+    pub took_ms: u64,
+}
+
 /// A blocking recogniser for one utterance of µ-law audio (offline classification).
-pub type Transcribe<'a> = &'a dyn Fn(&[u8]) -> Option<String>;
+pub type Transcribe<'a> = &'a dyn Fn(&[u8]) -> Option<Decoded>;
 /// An owned [`Transcribe`].
-pub type Recogniser = Box<dyn Fn(&[u8]) -> Option<String>>;
+pub type Recogniser = Box<dyn Fn(&[u8]) -> Option<Decoded>>;
 
 /// Streams µ-law 8 kHz audio through the live pipeline in 20 ms chunks, as Twilio would send it.
 pub fn classify_ulaw(ulaw: &[u8]) -> Classified {
@@ -366,6 +414,10 @@ pub struct Offline<'a> {
     pub outbound: Option<&'a [u8]>,
     /// A recogniser for the clinic's utterances.
     pub transcribe: Option<Transcribe<'a>>,
+    /// Print what the recogniser heard and each decision to standard error as it happens
+    /// (`switchboard classify --trace`: an operator looking into one recording on a terminal;
+    /// never used by the service, whose logs carry no transcripts).
+    pub trace: bool,
 }
 
 /// Listens for key presses in one track (the outbound track: what was sent to the clinic).
@@ -439,6 +491,8 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
     let mut menu_seen: Option<Decision> = None;
     let mut last_menu: Option<Decision> = None;
     let mut outcome: Option<(Class, Decision)> = None;
+    // The last menu whose key was pressed because it named the way to a person.
+    let mut person_menu: Option<Decision> = None;
     let mut t = 0u64;
     let end = inbound.len() as u64 / 8;
     let mut chunks = inbound.chunks(160);
@@ -456,17 +510,20 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
         reader.events(new_events);
         if let (Some(tr), Some(c)) = (opts.transcribe, chunk) {
             for u in cutter.push(t, c, new_events) {
-                let started = std::time::Instant::now();
-                if let Some(text) = tr(&u.ulaw) {
-                    let took = started.elapsed().as_millis() as u64;
-                    due.push_back((u.end_ms + took, u.end_ms, text));
+                if let Some(Decoded { text, took_ms }) = tr(&u.ulaw) {
+                    // Decodes run one after another (live they queue for a core too): a later
+                    // one starts when the one before it ends.
+                    let starts = due.back().map_or(u.end_ms, |x| x.0.max(u.end_ms));
+                    due.push_back((starts + took_ms, u.end_ms, text));
                 }
-                // Decodes run one at a time: a later one starts when this one ends.
             }
         }
         t += chunk.map_or(20, |c| c.len() as u64 / 8);
         while due.front().is_some_and(|x| x.0 <= t) {
             let (_, until, text) = due.pop_front().expect("checked");
+            if opts.trace {
+                eprintln!("[{t} ms] heard (to {until} ms): {text}");
+            }
             if reader.heard_all(&text, until) {
                 d = d.or(listener.replace_transcript(t, &text));
             }
@@ -494,11 +551,26 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
             .and_then(|d| reader.offer(d, opts.transcribe.is_some()))
             .or_else(|| reader.poll(t, !due.is_empty()));
         let Some(d) = ready else { continue };
+        if opts.trace {
+            eprintln!(
+                "[{t} ms] {} ({}), key {:?}, options {:?}",
+                d.classification.as_str(),
+                d.reason,
+                d.digit,
+                d.menu_options
+                    .iter()
+                    .map(|o| format!("{} {}", o.digit, o.target.as_str()))
+                    .collect::<Vec<_>>()
+            );
+        }
         if matches!(d.classification, Class::IvrOnly | Class::IvrThenHuman) {
             last_menu = Some(d.clone());
         }
         match nav.on_decision(&d) {
             Action::Press { digits, at_ms } => {
+                if d.digit.is_some() {
+                    person_menu = Some(d.clone());
+                }
                 if heard_keys.is_empty() {
                     steps.push(IvrAction {
                         after_ms: u32::try_from(at_ms).unwrap_or(u32::MAX),
@@ -549,8 +621,15 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
     }
     let (class, d) = match outcome {
         Some(o) => o,
-        // The recording stopped at a menu: what it was, and what the navigator pressed.
-        None => match last_menu.clone().or(menu_seen.clone()) {
+        // The recording stopped at a menu: what it was, and what the navigator pressed. A
+        // recording does not react to a key, so after one it plays on with the rest of the same
+        // prompt: a later round that names no person does not undo the way to one found before.
+        None => match person_menu
+            .clone()
+            .or(last_menu.clone())
+            .or(menu_seen.clone())
+        {
+            Some(m) if person_menu.is_some() => (Class::IvrThenHuman, m),
             Some(m) => (m.classification, m),
             None => {
                 let d = listener.finish();
@@ -563,8 +642,9 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
         (Some(m), Class::IvrOnly | Class::IvrThenHuman) => m.decided_at_ms,
         _ => d.decided_at_ms,
     };
-    let options = last_menu
+    let options = person_menu
         .as_ref()
+        .or(last_menu.as_ref())
         .map_or(&d.menu_options, |m| &m.menu_options);
     Classified {
         classification: class,
@@ -679,6 +759,23 @@ pub struct Evaluation {
     pub human_latency_ms: (u64, u64, u64),
     /// Decision time after the first prompt starts, menus only (ms): p50, p90.
     pub menu_latency_ms: (u64, u64),
+    /// Every clip's answer, in corpus order.
+    pub results: Vec<ClipResult>,
+}
+
+/// One clip of an evaluation: what it is, what the pipeline said, and whether that was right.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ClipResult {
+    pub file: String,
+    pub expected: String,
+    pub predicted: String,
+    pub decided_at_ms: u64,
+    /// The key a person is reached by (menus with one), and the first key the navigator pressed.
+    pub expected_digit: Option<String>,
+    pub pressed: Option<String>,
+    pub reason: &'static str,
+    /// Not the labelled class, or not the labelled key.
+    pub miss: bool,
 }
 
 fn pct(mut v: Vec<u64>, p: f64) -> u64 {
@@ -725,9 +822,25 @@ pub fn evaluate_with(dir: &str, transcribe: Option<Transcribe<'_>>) -> Result<Ev
             &Offline {
                 outbound: None,
                 transcribe,
+                trace: false,
             },
         );
         let predicted = r.classification.as_str();
+        let pressed = r
+            .ivr_actions
+            .first()
+            .and_then(|a| a["digits"].as_str())
+            .map(str::to_string);
+        ev.results.push(ClipResult {
+            file: l.file.clone(),
+            expected: l.classification.clone(),
+            predicted: predicted.to_string(),
+            decided_at_ms: r.decided_at_ms,
+            expected_digit: l.digit.clone(),
+            pressed: pressed.clone(),
+            reason: r.reason,
+            miss: l.classification != predicted || (l.digit.is_some() && pressed != l.digit),
+        });
         *ev.confusion
             .entry(l.classification.clone())
             .or_default()
@@ -758,7 +871,7 @@ pub fn evaluate_with(dir: &str, transcribe: Option<Transcribe<'_>>) -> Result<Ev
             }
             if let Some(d) = &l.digit {
                 digits_n += 1;
-                if r.ivr_actions.first().and_then(|a| a["digits"].as_str()) == Some(d.as_str()) {
+                if pressed.as_deref() == Some(d.as_str()) {
                     digits_ok += 1;
                 }
             }
@@ -777,6 +890,24 @@ pub fn evaluate_with(dir: &str, transcribe: Option<Transcribe<'_>>) -> Result<Ev
 }
 
 impl Evaluation {
+    /// The clips it got wrong (class or key), one line each.
+    pub fn render_misses(&self) -> String {
+        let mut out = String::new();
+        for r in self.results.iter().filter(|r| r.miss) {
+            out.push_str(&format!(
+                "{:<24} expected {:<15} got {:<15} key {:>2} pressed {:>2}  at {:>6} ms  {}\n",
+                r.file,
+                r.expected,
+                r.predicted,
+                r.expected_digit.as_deref().unwrap_or("-"),
+                r.pressed.as_deref().unwrap_or("-"),
+                r.decided_at_ms,
+                r.reason
+            ));
+        }
+        out
+    }
+
     pub fn render(&self) -> String {
         let classes = [
             "human",
@@ -831,10 +962,15 @@ pub fn offline_recogniser(name: &str) -> Result<Option<Recogniser>, String> {
                 )
             })?;
             Ok(Some(Box::new(move |ulaw: &[u8]| {
-                model
+                let started = std::time::Instant::now();
+                let text = model
                     .transcribe_ulaw(ulaw)
                     .ok()
-                    .filter(|t| !t.trim().is_empty())
+                    .filter(|t| !t.trim().is_empty())?;
+                Some(Decoded {
+                    text,
+                    took_ms: started.elapsed().as_millis() as u64,
+                })
             })))
         }
         #[cfg(not(feature = "whisper"))]
@@ -842,5 +978,176 @@ pub fn offline_recogniser(name: &str) -> Result<Option<Recogniser>, String> {
             Err("--speech whisper needs a build with `--features whisper` (docs/speech.md)".into())
         }
         other => Err(format!("--speech {other}: expected none or whisper")),
+    }
+}
+
+/// Wraps a recogniser with a file of its earlier answers (one JSON object a line: the audio's
+/// hash, the text and the decode time measured then), so that re-running an evaluation after a
+/// change to the classifier replays exactly the same words at the same delays instead of
+/// spending minutes decoding again. New answers are appended as they are made.
+pub fn with_transcript_cache(inner: Recogniser, path: &str) -> Result<Recogniser, String> {
+    use std::io::Write;
+    #[derive(Serialize, serde::Deserialize)]
+    struct Entry {
+        audio: String,
+        #[serde(flatten)]
+        decoded: Option<Decoded>,
+    }
+    let mut known = std::collections::HashMap::new();
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            for (n, line) in text
+                .lines()
+                .enumerate()
+                .filter(|(_, l)| !l.trim().is_empty())
+            {
+                let e: Entry = serde_json::from_str(line)
+                    .map_err(|e| format!("{path}:{}: not a transcript cache line: {e}", n + 1))?;
+                known.insert(e.audio, e.decoded);
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("cannot read {path}: {e}")),
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| format!("cannot write {path}: {e}"))?;
+    let state = std::sync::Mutex::new((known, file));
+    Ok(Box::new(move |ulaw: &[u8]| {
+        let key = audio_key(ulaw);
+        if let Some(hit) = state.lock().expect("not poisoned").0.get(&key) {
+            return hit.clone();
+        }
+        let decoded = inner(ulaw);
+        let mut st = state.lock().expect("not poisoned");
+        let line = serde_json::to_string(&Entry {
+            audio: key.clone(),
+            decoded: decoded.clone(),
+        })
+        .expect("serialisable");
+        if let Err(e) = writeln!(st.1, "{line}") {
+            tracing::warn!(error = %e, "transcript cache not written");
+        }
+        st.0.insert(key, decoded.clone());
+        decoded
+    }))
+}
+
+/// A stable name for a piece of audio: its length and two 64-bit FNV-1a hashes.
+fn audio_key(bytes: &[u8]) -> String {
+    let fnv = |seed: u64| {
+        bytes.iter().fold(seed, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01B3)
+        })
+    };
+    format!(
+        "{}-{:016x}-{:016x}",
+        bytes.len(),
+        fnv(0xcbf2_9ce4_8422_2325),
+        fnv(0x6c62_272e_07bb_0142)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Decoded, Recogniser, merge_readings, with_transcript_cache};
+    use switchboard_core::menu::{Target, extract_options};
+
+    #[test]
+    fn successive_readings_of_a_round_keep_what_any_of_them_heard_best() {
+        let readings: Vec<_> = [
+            "Thank you for calling Westgate clinic, reach the front desk, press 2.",
+            "Thank you for calling Westgate clinic, reach the front desk, press 2 for the rest.",
+            "And do for calling Westgate clinic, reach left-to-left, press 2 for directions and \
+             hours. Press 6 for directions and hours.",
+            "For billing press 3. Reach the front desk, press 2. Press 6 for directions.",
+        ]
+        .iter()
+        .map(|t| extract_options(t))
+        .collect();
+        let merged = merge_readings(&readings);
+        let pairs: Vec<(char, Target)> = merged.iter().map(|o| (o.digit, o.target)).collect();
+        // 2: front desk in three readings, unrecognised in one. 6 is only ever unrecognised.
+        // 3 appears once, later, and keeps its place after the earlier keys.
+        assert_eq!(
+            pairs,
+            vec![
+                ('2', Target::FrontDesk),
+                ('6', Target::Unknown),
+                ('3', Target::Billing)
+            ]
+        );
+        // Disagreement: the destination most readings agree on; among equals, the latest.
+        let said = |t: &str| extract_options(t);
+        let two_to_one = merge_readings(&[
+            said("For billing, press 4."),
+            said("For scheduling, press 4."),
+            said("For scheduling, press 4."),
+        ]);
+        assert_eq!(two_to_one[0].target, Target::Scheduling);
+        let tie = merge_readings(&[
+            said("For scheduling, press 4."),
+            said("For billing, press 4."),
+        ]);
+        assert_eq!(tie[0].target, Target::Billing);
+        assert!(merge_readings(&[]).is_empty());
+    }
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A recogniser that names the audio's length and counts its calls.
+    fn counting(calls: Arc<AtomicUsize>) -> Recogniser {
+        Box::new(move |ulaw: &[u8]| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            (ulaw.len() != 3).then(|| Decoded {
+                text: format!("{} bytes", ulaw.len()),
+                took_ms: 100 + ulaw.len() as u64,
+            })
+        })
+    }
+
+    #[test]
+    fn the_transcript_cache_replays_earlier_answers_and_their_decode_times() {
+        let dir = std::env::temp_dir().join(format!("sb-cache-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("cache.jsonl");
+        let path = path.to_str().unwrap();
+        let _ = std::fs::remove_file(path);
+
+        let calls = Arc::new(AtomicUsize::new(0));
+        let first = with_transcript_cache(counting(calls.clone()), path).unwrap();
+        let a = first(&[1, 2, 3, 4]);
+        assert_eq!(
+            a,
+            Some(Decoded {
+                text: "4 bytes".into(),
+                took_ms: 104
+            })
+        );
+        // Nothing heard is remembered too, and the same audio is not decoded twice.
+        assert_eq!(first(&[9, 9, 9]), None);
+        assert_eq!(first(&[1, 2, 3, 4]), a);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        drop(first);
+
+        // A later run reads the file: no decoding for known audio, new audio is decoded.
+        let calls = Arc::new(AtomicUsize::new(0));
+        let second = with_transcript_cache(counting(calls.clone()), path).unwrap();
+        assert_eq!(second(&[1, 2, 3, 4]), a);
+        assert_eq!(second(&[9, 9, 9]), None);
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        // Same length, other bytes: another piece of audio.
+        assert_eq!(second(&[4, 3, 2, 1]).map(|d| d.took_ms), Some(104));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        // A damaged file is refused with the line named.
+        std::fs::write(path, "{\"audio\": 1}\n").unwrap();
+        let err = with_transcript_cache(counting(calls), path)
+            .err()
+            .expect("refused");
+        assert!(err.contains(":1:"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

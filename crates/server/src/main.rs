@@ -51,6 +51,12 @@ enum Command {
         /// whisper` build).
         #[arg(long, default_value = "none")]
         speech: String,
+        /// Keep the recogniser's answers in FILE and reuse them (see `evaluate`).
+        #[arg(long, value_name = "FILE")]
+        transcript_cache: Option<String>,
+        /// Print what the recogniser heard and each decision to standard error as it happens.
+        #[arg(long)]
+        trace: bool,
     },
     /// Evaluate the classifier on a labelled corpus: confusion matrix, accuracy, latencies.
     Evaluate {
@@ -61,6 +67,13 @@ enum Command {
         /// Offline recogniser: `none` or `whisper` (a `--features whisper` build).
         #[arg(long, default_value = "none")]
         speech: String,
+        /// Keep the recogniser's answers in FILE and reuse them on later runs (same audio, same
+        /// words, same measured decode time), so a classifier change is re-evaluated in seconds.
+        #[arg(long, value_name = "FILE")]
+        transcript_cache: Option<String>,
+        /// Also list every clip classified wrongly or pressed the wrong key.
+        #[arg(long)]
+        misses: bool,
     },
     /// Run one simulator as its own process, so a deployment can point `TWILIO_API_BASE` and
     /// `VAPI_SIP_URI` at it.
@@ -220,6 +233,18 @@ fn init_tracing(json: bool, default_level: &str) {
     }
 }
 
+/// The offline recogniser of `classify`/`evaluate`, with its transcript cache when one is named.
+fn recogniser(
+    speech: &str,
+    cache: Option<&str>,
+) -> Result<Option<switchboard::classify::Recogniser>, String> {
+    use switchboard::classify::{offline_recogniser, with_transcript_cache};
+    match (offline_recogniser(speech)?, cache) {
+        (Some(r), Some(path)) => with_transcript_cache(r, path).map(Some),
+        (r, _) => Ok(r),
+    }
+}
+
 fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("switchboard: {message}");
     ExitCode::from(2)
@@ -235,9 +260,11 @@ async fn main() -> ExitCode {
             outbound,
             json,
             speech,
+            transcript_cache,
+            trace,
         } => {
-            use switchboard::classify::{Offline, classify_call, offline_recogniser, read_audio};
-            let recogniser = match offline_recogniser(speech) {
+            use switchboard::classify::{Offline, classify_call, read_audio};
+            let recogniser = match recogniser(speech, transcript_cache.as_deref()) {
                 Ok(r) => r,
                 Err(e) => return fail(e),
             };
@@ -253,6 +280,7 @@ async fn main() -> ExitCode {
                         &Offline {
                             outbound: outbound.as_deref(),
                             transcribe: recogniser.as_deref(),
+                            trace: *trace,
                         },
                     );
                     if *json {
@@ -274,8 +302,10 @@ async fn main() -> ExitCode {
             corpus,
             json,
             speech,
+            transcript_cache,
+            misses,
         } => {
-            let recogniser = match switchboard::classify::offline_recogniser(speech) {
+            let recogniser = match recogniser(speech, transcript_cache.as_deref()) {
                 Ok(r) => r,
                 Err(e) => return fail(e),
             };
@@ -289,6 +319,9 @@ async fn main() -> ExitCode {
                         );
                     } else {
                         print!("{}", ev.render());
+                        if *misses {
+                            print!("\nmisses:\n{}", ev.render_misses());
+                        }
                     }
                     ExitCode::SUCCESS
                 }

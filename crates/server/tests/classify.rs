@@ -13,8 +13,24 @@ fn corpus() -> String {
 fn the_corpus_evaluation_holds_its_measured_floor() {
     let ev = evaluate(&corpus()).unwrap();
     assert_eq!(ev.clips, 160);
-    // Acoustic rules only (no recogniser in the test): measured 88.5 % / 4.0 % on this corpus.
-    assert!(ev.three_class_accuracy >= 0.85, "{}", ev.render());
+    // Acoustic rules only (no recogniser in the test): measured 93.1 % / 4.0 % on this corpus
+    // (88.5 % before the VAD's voiced-band channel and the greeting-span rule).
+    assert!(ev.three_class_accuracy >= 0.92, "{}", ev.render());
+    // Menus in line noise are no longer cut into "a short greeting, then silence": at most 5 of
+    // the 45 menus with a way to a person are called people (11 before).
+    let menus_called_people = ev.confusion["ivr_then_human"]
+        .get("human")
+        .copied()
+        .unwrap_or(0);
+    assert!(menus_called_people <= 5, "{}", ev.render());
+    // Every clip is listed with its answer; the misses are the ones not labelled so.
+    assert_eq!(ev.results.len(), 160);
+    let wrong = ev
+        .results
+        .iter()
+        .filter(|r| r.expected != r.predicted)
+        .count();
+    assert!(wrong <= ev.results.iter().filter(|r| r.miss).count());
     assert!(ev.humans_called_machines <= 0.05, "{}", ev.render());
     assert!(
         ev.human_latency_ms.0 <= 600,
@@ -129,6 +145,7 @@ fn keys_on_the_outbound_track_are_the_steps_taken() {
         &Offline {
             outbound: Some(&outbound),
             transcribe: None,
+            trace: false,
         },
     );
     assert_eq!(r.ivr_actions.len(), 1, "{:?}", r.ivr_actions);
