@@ -13,13 +13,21 @@ the time the greeting ends (people: decision latency is measured from it), and t
 prompt starts (menus).
 
 Needs: apt-get install espeak-ng flite sox.  Usage: python3 scripts/gen_corpus.py
+
+A held-out corpus for checking that a classifier change generalises (same recipe, other random
+choices of voices, rates, names and options): python3 scripts/gen_corpus.py --seed 7 --out DIR,
+then switchboard evaluate --corpus DIR.
 """
-import json, os, random, subprocess, tempfile
+import argparse, json, os, random, subprocess, tempfile
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-OUT = os.path.join(ROOT, "corpus")
+_args = argparse.ArgumentParser(description="Generates the labelled classifier corpus.")
+_args.add_argument("--seed", type=int, default=20261124, help="random seed (the repository's corpus: 20261124)")
+_args.add_argument("--out", default=os.path.join(ROOT, "corpus"), help="output directory (default: corpus/)")
+ARGS = _args.parse_args()
+OUT = ARGS.out
 CLIPS = os.path.join(OUT, "clips")
-rng = random.Random(20261124)
+rng = random.Random(ARGS.seed)
 
 ESPEAK = [("en-us", 165), ("en-us+f3", 160), ("en-gb", 170), ("en-us+m3", 150), ("en-029", 160), ("en-gb-scotland", 165), ("en-us+f2", 175), ("en-us+f4", 155)]
 FLITE = ["kal", "slt", "rms", "awb"]
