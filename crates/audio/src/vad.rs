@@ -56,19 +56,18 @@ struct Biquad {
 }
 
 impl Biquad {
-    /// Butterworth (Q = 1/√2) high-pass (`high = true`) or low-pass at `f0` Hz.
-    fn butterworth(f0: f32, high: bool) -> Self {
+    /// A band-pass (constant 0 dB peak gain) between `low` and `high` Hz: centred on their
+    /// geometric mean, bandwidth in octaves between them. One section costs half of a
+    /// high-pass/low-pass pair, and the VAD runs on every frame of every stream.
+    fn band_pass(low: f32, high: f32) -> Self {
+        let f0 = (low * high).sqrt();
+        let octaves = (high / low).log2();
         let w = 2.0 * std::f32::consts::PI * f0 / crate::SAMPLE_RATE as f32;
-        let alpha = w.sin() / std::f32::consts::SQRT_2;
+        let alpha = w.sin() * (std::f32::consts::LN_2 / 2.0 * octaves * w / w.sin()).sinh();
         let c = w.cos();
         let a0 = 1.0 + alpha;
-        let b = if high {
-            [(1.0 + c) / 2.0, -(1.0 + c), (1.0 + c) / 2.0]
-        } else {
-            [(1.0 - c) / 2.0, 1.0 - c, (1.0 - c) / 2.0]
-        };
         Self {
-            b: b.map(|v| v / a0),
+            b: [alpha / a0, 0.0, -alpha / a0],
             a: [-2.0 * c / a0, (1.0 - alpha) / a0],
             x: [0.0; 2],
             y: [0.0; 2],
@@ -76,9 +75,9 @@ impl Biquad {
     }
 
     fn step(&mut self, v: f32) -> f32 {
-        let o = self.b[0] * v + self.b[1] * self.x[0] + self.b[2] * self.x[1]
-            - self.a[0] * self.y[0]
-            - self.a[1] * self.y[1];
+        // b[1] is 0 for a band-pass.
+        let o =
+            self.b[0] * v + self.b[2] * self.x[1] - self.a[0] * self.y[0] - self.a[1] * self.y[1];
         self.x = [v, self.x[0]];
         self.y = [o, self.y[0]];
         o
@@ -134,7 +133,7 @@ pub struct Vad {
     blocks: Reblocker<BLOCK>,
     floor: Floor,
     band_floor: Floor,
-    band_filter: [Biquad; 2],
+    band_filter: Biquad,
     /// The voiced band's energy in the previous block (for its 20 ms level).
     band_prev: f32,
     /// Blocks until the band filter has settled after a masked block.
@@ -168,10 +167,7 @@ impl Vad {
             blocks: Reblocker::new(),
             floor: Floor::new(),
             band_floor: Floor::new(),
-            band_filter: [
-                Biquad::butterworth(BAND_LOW_HZ, true),
-                Biquad::butterworth(BAND_HIGH_HZ, false),
-            ],
+            band_filter: Biquad::band_pass(BAND_LOW_HZ, BAND_HIGH_HZ),
             band_prev: 0.0,
             band_settle: 0,
             recent: [None; ONSET_WINDOW],
@@ -198,7 +194,7 @@ impl Vad {
             self.end_speech(&mut out);
             self.recent = [None; ONSET_WINDOW];
             // The filter's memory belongs to audio before the jump.
-            self.band_filter.iter_mut().for_each(Biquad::reset);
+            self.band_filter.reset();
             self.band_prev = 0.0;
         }
         let mut rest = &frame.samples[..];
@@ -212,8 +208,8 @@ impl Vad {
         let x = to_f32(x);
         // dBFS relative to a full-scale square wave (a full-scale sine is −3 dBFS).
         let level = 10.0 * (energy(&x) / BLOCK as f32 + 1e-12).log10();
-        let [hp, lp] = &mut self.band_filter;
-        let band_energy: f32 = x.iter().map(|v| lp.step(hp.step(*v)).powi(2)).sum();
+        let bp = &mut self.band_filter;
+        let band_energy: f32 = x.iter().map(|v| bp.step(*v).powi(2)).sum();
         let band_level =
             10.0 * ((band_energy + self.band_prev) / (2 * BLOCK) as f32 + 1e-12).log10();
         // A masked block (a tone) must not lend its energy to the next block's 20 ms level, and
