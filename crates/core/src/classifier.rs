@@ -168,6 +168,8 @@ pub struct Classifier {
     beep_after_speech: Option<u64>,
     music: bool,
     decided: Option<Decision>,
+    /// Media time the transcript's words reach.
+    words_until_ms: Option<u64>,
 }
 
 impl Classifier {
@@ -183,6 +185,7 @@ impl Classifier {
             beep_after_speech: None,
             music: false,
             decided: None,
+            words_until_ms: None,
         }
     }
 
@@ -246,6 +249,11 @@ impl Classifier {
         } else {
             self.last_end.map(|(end, _)| end)
         };
+        // Only the speech the words were decoded from counts, not what was said since.
+        let spoken_until = match (spoken_until, self.words_until_ms) {
+            (Some(s), Some(w)) => Some(s.min(w)),
+            (s, _) => s,
+        };
         let span = match (self.first_speech_ms, spoken_until) {
             (Some(first), Some(until)) => until.saturating_sub(first),
             _ => 0,
@@ -269,12 +277,19 @@ impl Classifier {
     }
 
     /// Replaces everything heard so far with `text` (a recogniser that re-decodes the whole round
-    /// gives its best reading each time) and re-evaluates at `at_ms`.
-    pub fn replace_transcript(&mut self, at_ms: u64, text: &str) -> Option<Decision> {
+    /// gives its best reading each time) and re-evaluates at `at_ms`. `heard_until_ms` is the
+    /// media time the words reach (decoding makes them arrive later).
+    pub fn replace_transcript(
+        &mut self,
+        at_ms: u64,
+        heard_until_ms: u64,
+        text: &str,
+    ) -> Option<Decision> {
         if self.decided.is_some() {
             return None;
         }
         self.transcript = text.to_string();
+        self.words_until_ms = Some(heard_until_ms);
         self.push(&Observation::Tick { at_ms })
     }
 
@@ -319,7 +334,8 @@ impl Classifier {
                     self.last_end = Some((*at_ms, len));
                 }
             }
-            Observation::Transcript { text, .. } => {
+            Observation::Transcript { text, at_ms, .. } => {
+                self.words_until_ms = Some(self.words_until_ms.unwrap_or(0).max(*at_ms));
                 if !self.transcript.is_empty() {
                     self.transcript.push(' ');
                 }
@@ -374,8 +390,14 @@ impl Classifier {
             }
             if waited >= self.cfg.long_wait_ms {
                 // A long utterance and then a real wait: a person (a scripted greeting) unless the
-                // words say menu; menus pause briefly between options.
-                if menu_cue >= 0.5 {
+                // words say menu; menus pause briefly between options. One "press N" leading
+                // nowhere named, in words that speak to the caller ("…press 3. How can I help
+                // you?"), is a primed recogniser's slip in a receptionist's greeting, not a menu.
+                let options = menu::extract_options(&self.transcript);
+                let lone_slip = options.len() <= 1
+                    && options.iter().all(|o| o.target == menu::Target::Unknown)
+                    && menu::addresses_the_caller(&self.transcript);
+                if menu_cue >= 0.5 && !lone_slip {
                     let class = self.menu_class();
                     return self.decide(class, 0.75, t, "a long prompt with menu words");
                 }
@@ -559,10 +581,49 @@ mod tests {
         let d = primed("Let me press 1.");
         assert_eq!(d.classification, Class::Human, "{d:?}");
         assert!(d.decided_at_ms <= 1130 + Config::default().short_wait_ms + 20);
+        // The speech goes on after the words were decoded: they still cover only its first
+        // half-second, so they still do not count.
+        let mut c = Classifier::new(Config::default());
+        for o in [
+            SpeechStart { at_ms: 370 },
+            SpeechEnd { at_ms: 870 },
+            SpeechStart { at_ms: 1160 },
+        ] {
+            assert!(c.push(&o).is_none());
+        }
+        assert!(
+            c.replace_transcript(1360, 870, "And then, press 1.")
+                .is_none()
+        );
+        for t in (1380..2500).step_by(20) {
+            assert!(c.push(&Tick { at_ms: t }).is_none(), "decided at {t}");
+        }
         // A short prompt that names where its key leads is still a menu.
         let d = primed("For scheduling, press 2.");
         assert_eq!(d.classification, Class::IvrThenHuman, "{d:?}");
         assert_eq!(d.digit, Some('2'));
+    }
+
+    #[test]
+    fn one_stray_press_in_a_greeting_that_asks_how_to_help_is_a_person() {
+        let greeting = |text: &str| {
+            run(&[
+                SpeechStart { at_ms: 440 },
+                SpeechEnd { at_ms: 6240 },
+                Transcript {
+                    at_ms: 7160,
+                    text: text.into(),
+                    is_final: true,
+                },
+            ])
+        };
+        let d = greeting("So, start off your paper, press 3. So, OK. How can I help you?");
+        assert_eq!(d.classification, Class::Human, "{d:?}");
+        // Two options, or one with a destination, after the same long wait: a menu.
+        let d = greeting("For billing press 3. For the pharmacy press 4.");
+        assert_eq!(d.classification, Class::IvrOnly, "{d:?}");
+        let d = greeting("Thank you for calling. For scheduling, press 3.");
+        assert_eq!(d.classification, Class::IvrThenHuman, "{d:?}");
     }
 
     #[test]

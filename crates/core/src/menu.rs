@@ -257,6 +257,14 @@ pub fn voicemail_likelihood(transcript: &str) -> f32 {
     round2(machine * (1.0 - 0.4 * person))
 }
 
+/// Whether the words speak to the caller as a person does: a name introduction ("this is
+/// Sarah") or a question to the caller ("how can I help you?"), whatever else was heard.
+pub fn addresses_the_caller(transcript: &str) -> bool {
+    let toks = tokenize(transcript);
+    let words = word_list(&toks);
+    !words.is_empty() && person_cues(&toks, &words, transcript) >= 0.5
+}
+
 /// The default preference for reaching a person about an appointment:
 /// `[Scheduling, Appointments, FrontDesk, Operator, Other, English]`.
 ///

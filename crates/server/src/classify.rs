@@ -159,11 +159,19 @@ impl Listener {
         self.observe(Observation::Tick { at_ms })
     }
 
-    /// The round's whole transcript so far, re-decoded (replaces what was heard before).
-    pub fn replace_transcript(&mut self, at_ms: u64, text: &str) -> Option<Decision> {
-        let mut d = self
-            .classifier
-            .replace_transcript(at_ms.saturating_sub(self.base_ms), text)?;
+    /// The round's whole transcript so far, re-decoded (replaces what was heard before); its
+    /// words reach media time `heard_until_ms`.
+    pub fn replace_transcript(
+        &mut self,
+        at_ms: u64,
+        heard_until_ms: u64,
+        text: &str,
+    ) -> Option<Decision> {
+        let mut d = self.classifier.replace_transcript(
+            at_ms.saturating_sub(self.base_ms),
+            heard_until_ms.saturating_sub(self.base_ms),
+            text,
+        )?;
         d.decided_at_ms += self.base_ms;
         Some(d)
     }
@@ -525,7 +533,7 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
                 eprintln!("[{t} ms] heard (to {until} ms): {text}");
             }
             if reader.heard_all(&text, until) {
-                d = d.or(listener.replace_transcript(t, &text));
+                d = d.or(listener.replace_transcript(t, until, &text));
             }
         }
         // Keys really pressed: each starts a new round of listening.

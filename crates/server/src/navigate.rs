@@ -93,7 +93,7 @@ pub async fn navigate(st: &AppState, socket: &mut WebSocket, call: LiveCall) {
             let d = if h.whole_round {
                 reader
                     .heard_all(&h.text, h.until_ms)
-                    .then(|| listener.replace_transcript(at, &h.text))
+                    .then(|| listener.replace_transcript(at, h.until_ms, &h.text))
                     .flatten()
             } else {
                 reader
