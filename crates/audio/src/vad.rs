@@ -305,3 +305,38 @@ impl Stage for Vad {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{BAND_HIGH_HZ, BAND_LOW_HZ, Biquad};
+
+    /// Steady-state gain of the voiced-band filter for a sine at `hz`.
+    fn gain(hz: f32) -> f32 {
+        let mut bp = Biquad::band_pass(BAND_LOW_HZ, BAND_HIGH_HZ);
+        let w = 2.0 * std::f32::consts::PI * hz / crate::SAMPLE_RATE as f32;
+        let (mut inp, mut out) = (0.0f32, 0.0f32);
+        for n in 0..16_000 {
+            let x = (w * n as f32).sin();
+            let y = bp.step(x);
+            if n >= 8_000 {
+                inp += x * x;
+                out += y * y;
+            }
+        }
+        (out / inp).sqrt()
+    }
+
+    #[test]
+    fn the_voiced_band_filter_passes_vowels_and_attenuates_the_rest_of_the_line() {
+        // Unity at the centre (500 Hz), about -3 dB at the band edges.
+        assert!((gain(500.0) - 1.0).abs() < 0.02, "{}", gain(500.0));
+        for edge in [BAND_LOW_HZ, BAND_HIGH_HZ] {
+            let g = gain(edge);
+            assert!((0.6..0.8).contains(&g), "{edge} Hz: {g}");
+        }
+        // Well down where white line noise has most of its power (2–3.4 kHz), and at mains hum.
+        for far in [2500.0, 3400.0, 60.0] {
+            assert!(gain(far) < 0.25, "{far} Hz: {}", gain(far));
+        }
+    }
+}

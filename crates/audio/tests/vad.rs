@@ -146,8 +146,8 @@ fn a_beep_right_after_speech_is_not_counted_as_speech() {
 /// Speech in loud line noise: a quieter phrase (8 dB down, as a prompt's falling end or a
 /// softer speaker) sits only a few dB over white noise across the whole band, but voiced speech
 /// keeps most of its energy in 250–1000 Hz while white noise spreads over the band, so the
-/// voiced-band channel still hears it and the utterance is not cut into pieces (which the
-/// classifier would read as a short greeting and a wait).
+/// voiced-band channel still hears it and the utterance is not cut by a gap the classifier
+/// would read as a short greeting and a wait.
 #[test]
 fn a_quiet_phrase_in_loud_white_noise_does_not_cut_the_utterance() {
     for seed in 0..4 {
@@ -172,8 +172,11 @@ fn a_quiet_phrase_in_loud_white_noise_does_not_cut_the_utterance() {
             .max()
             .unwrap_or(0);
         let heard: u64 = segs.iter().map(|(_, d)| d).sum();
+        // No gap as long as the 750 ms after which the classifier takes silence for someone
+        // waiting (the whole band alone leaves 1.1–1.2 s gaps for two of these seeds and hears
+        // 2.8 s of the 4 s).
         assert!(
-            longest_gap < 400,
+            longest_gap < 750,
             "seed {seed}: gap {longest_gap} ms: {ev:?}"
         );
         assert!(
