@@ -1262,7 +1262,14 @@ fn build_option(
     }
     let words: Vec<&str> =
         label.map_or_else(Vec::new, |span| word_list(&toks[span.open + 1..span.end]));
-    let target = classify(&words);
+    let target = match classify(&words) {
+        // "To speak with <words the recogniser garbled>": whoever it is, it is someone — a better
+        // key than the blind `0` a menu without a named person gets.
+        Target::Unknown if label.is_some_and(|span| reaches_someone(toks, span)) => {
+            Target::Operator
+        }
+        target => target,
+    };
     let label_factor = match (label, target) {
         (None, _) => 0.5,
         (Some(_), Target::Unknown) => 0.75,
@@ -1275,6 +1282,14 @@ fn build_option(
         target,
         confidence: round2((anchor.strength * label_factor * across_factor).clamp(0.0, 1.0)),
     })
+}
+
+/// Whether a label asks to reach, speak or talk with someone ("to speak with …", "reach …").
+fn reaches_someone(toks: &[Tok], span: Span) -> bool {
+    toks[span.open..span.end.min(span.open + 3)]
+        .iter()
+        .filter_map(Tok::word)
+        .any(|w| matches!(w, "reach" | "speak" | "talk"))
 }
 
 /// Every option in transcript order (before de-duplication), with the key's token index.
@@ -2118,6 +2133,20 @@ mod tests {
         assert_eq!(
             pairs("For lab results, press 9 and reach the front desk, press 1."),
             vec![('9', Results), ('1', FrontDesk)]
+        );
+        // Someone to speak with, whose name the recogniser garbled: someone all the same.
+        assert_eq!(
+            pairs("For billing, press 4. Reach not long care, press 2."),
+            vec![('4', Billing), ('2', Operator)]
+        );
+        assert_eq!(
+            pairs("For billing, press 4. To speak with the wrestling, press 2."),
+            vec![('4', Billing), ('2', Operator)]
+        );
+        // …but not a department or a place named after "reach".
+        assert_eq!(
+            pairs("To reach our billing office, press 3. For directions, press 5."),
+            vec![('3', Billing), ('5', Unknown)]
         );
         // Mixed orders, correctly punctuated, are read sentence by sentence.
         assert_eq!(
