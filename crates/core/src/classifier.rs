@@ -117,6 +117,40 @@ pub struct Decision {
 /// `Classifier::menu_words_fit_the_audio`).
 const MIN_MENU_SPEECH_MS: u64 = 2000;
 
+/// What the transcript says, read once each time it changes (the classifier runs on every 20 ms
+/// frame; the words change a few times a call).
+#[derive(Debug, Clone, Default)]
+struct Reading {
+    /// `menu::menu_likelihood`, `menu::is_person_greeting_like`, `menu::voicemail_likelihood`.
+    menu: f32,
+    person: f32,
+    recorded: f32,
+    /// Some option names a recognisable destination.
+    names_a_destination: bool,
+    /// At most one option, leading nowhere named, in words that speak to the caller: a primed
+    /// recogniser's slip in a greeting rather than a menu.
+    lone_slip: bool,
+}
+
+impl Reading {
+    fn of(transcript: &str) -> Self {
+        if transcript.trim().is_empty() {
+            return Self::default();
+        }
+        let options = menu::extract_options(transcript);
+        let names_a_destination = options.iter().any(|o| o.target != menu::Target::Unknown);
+        Reading {
+            menu: menu::menu_likelihood(transcript),
+            person: menu::is_person_greeting_like(transcript),
+            recorded: menu::voicemail_likelihood(transcript),
+            names_a_destination,
+            lone_slip: options.len() <= 1
+                && !names_a_destination
+                && menu::addresses_the_caller(transcript),
+        }
+    }
+}
+
 /// Tunables, in media milliseconds.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -170,6 +204,8 @@ pub struct Classifier {
     decided: Option<Decision>,
     /// Media time the transcript's words reach.
     words_until_ms: Option<u64>,
+    /// The transcript, read.
+    reading: Reading,
 }
 
 impl Classifier {
@@ -186,6 +222,7 @@ impl Classifier {
             music: false,
             decided: None,
             words_until_ms: None,
+            reading: Reading::default(),
         }
     }
 
@@ -221,20 +258,13 @@ impl Classifier {
 
     /// What the transcript says so far: (menu-likeness, person-likeness, recorded-message-likeness).
     fn text_cues(&self, t: u64) -> (f32, f32, f32) {
-        if self.transcript.trim().is_empty() {
-            return (0.0, 0.0, 0.0);
-        }
-        let menu_cue = menu::menu_likelihood(&self.transcript);
-        let menu_cue = if menu_cue > 0.0 && !self.menu_words_fit_the_audio(t) {
+        let r = &self.reading;
+        let menu_cue = if r.menu > 0.0 && !self.menu_words_fit_the_audio(t) {
             0.0
         } else {
-            menu_cue
+            r.menu
         };
-        (
-            menu_cue,
-            menu::is_person_greeting_like(&self.transcript),
-            menu::voicemail_likelihood(&self.transcript),
-        )
+        (menu_cue, r.person, r.recorded)
     }
 
     /// Whether menu words can be what was said: a recogniser that cannot make out a short
@@ -258,10 +288,7 @@ impl Classifier {
             (Some(first), Some(until)) => until.saturating_sub(first),
             _ => 0,
         };
-        span >= MIN_MENU_SPEECH_MS
-            || menu::extract_options(&self.transcript)
-                .iter()
-                .any(|o| o.target != menu::Target::Unknown)
+        span >= MIN_MENU_SPEECH_MS || self.reading.names_a_destination
     }
 
     fn menu_class(&self) -> Class {
@@ -289,6 +316,7 @@ impl Classifier {
             return None;
         }
         self.transcript = text.to_string();
+        self.reading = Reading::of(&self.transcript);
         self.words_until_ms = Some(heard_until_ms);
         self.push(&Observation::Tick { at_ms })
     }
@@ -340,6 +368,7 @@ impl Classifier {
                     self.transcript.push(' ');
                 }
                 self.transcript.push_str(text);
+                self.reading = Reading::of(&self.transcript);
             }
             Observation::Tick { .. } => {}
         }
@@ -393,11 +422,7 @@ impl Classifier {
                 // words say menu; menus pause briefly between options. One "press N" leading
                 // nowhere named, in words that speak to the caller ("…press 3. How can I help
                 // you?"), is a primed recogniser's slip in a receptionist's greeting, not a menu.
-                let options = menu::extract_options(&self.transcript);
-                let lone_slip = options.len() <= 1
-                    && options.iter().all(|o| o.target == menu::Target::Unknown)
-                    && menu::addresses_the_caller(&self.transcript);
-                if menu_cue >= 0.5 && !lone_slip {
+                if menu_cue >= 0.5 && !self.reading.lone_slip {
                     let class = self.menu_class();
                     return self.decide(class, 0.75, t, "a long prompt with menu words");
                 }

@@ -237,6 +237,8 @@ pub struct MenuReader {
     awaiting_speech: bool,
     /// The options of every whole-round reading of this round (see [`merge_readings`]).
     readings: Vec<Vec<menu::MenuOption>>,
+    /// The round's options as heard so far, updated when words arrive (not on every poll).
+    options: Vec<menu::MenuOption>,
 }
 
 /// Combines the options of successive readings of the same round. A recogniser that re-decodes
@@ -301,6 +303,7 @@ impl MenuReader {
         self.words_until_ms = self.words_until_ms.max(until_ms);
         self.heard.push(' ');
         self.heard.push_str(text);
+        self.options = menu::extract_options(&self.heard);
         true
     }
 
@@ -314,6 +317,7 @@ impl MenuReader {
         self.words_until_ms = until_ms;
         self.heard = text.to_string();
         self.readings.push(menu::extract_options(text));
+        self.options = merge_readings(&self.readings);
         true
     }
 
@@ -339,17 +343,13 @@ impl MenuReader {
         // The last words spoken have come back from the recogniser.
         let caught_up = self.words_until_ms + WORDS_SLACK_MS >= self.last_end_ms;
         let overdue = now_ms.saturating_sub(pending.decided_at_ms) >= MENU_READ_MAX_MS;
-        let options = if self.readings.is_empty() {
-            menu::extract_options(&self.heard)
-        } else {
-            merge_readings(&self.readings)
-        };
+        let options = &self.options;
         // The most wanted option has been named: no need to hear the rest (menus accept a key
         // while they talk).
         let best_heard = menu::default_preferences()
             .first()
             .is_some_and(|best| options.iter().any(|o| o.target == *best));
-        let digit = menu::choose(&options, &menu::default_preferences()).map(|o| o.digit);
+        let digit = menu::choose(options, &menu::default_preferences()).map(|o| o.digit);
         // Options heard but none leads to a person: perhaps more are coming after a long pause;
         // only a menu that has clearly stopped talking is read as offering none.
         let stopped = !self.speaking && now_ms.saturating_sub(self.last_end_ms) >= PROMPT_END_MS;
@@ -358,6 +358,7 @@ impl MenuReader {
             return None;
         }
         let pending = self.pending.take()?;
+        let options = self.options.clone();
         // What timing took for a prompt may turn out, in words, to be a person (hold music,
         // then "thank you for holding, how can I help you?").
         if options.is_empty()
@@ -391,6 +392,7 @@ impl MenuReader {
     pub fn next_round(&mut self, at_ms: u64) {
         self.heard.clear();
         self.readings.clear();
+        self.options.clear();
         self.pending = None;
         self.round_start_ms = at_ms;
         self.awaiting_speech = true;
@@ -632,14 +634,10 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
         // The recording stopped at a menu: what it was, and what the navigator pressed. A
         // recording does not react to a key, so after one it plays on with the rest of the same
         // prompt: a later round that names no person does not undo the way to one found before.
-        None => match person_menu
-            .clone()
-            .or(last_menu.clone())
-            .or(menu_seen.clone())
-        {
-            Some(m) if person_menu.is_some() => (Class::IvrThenHuman, m),
-            Some(m) => (m.classification, m),
-            None => {
+        None => match (person_menu.clone(), last_menu.clone().or(menu_seen.clone())) {
+            (Some(m), _) => (Class::IvrThenHuman, m),
+            (None, Some(m)) => (m.classification, m),
+            (None, None) => {
                 let d = listener.finish();
                 (d.classification, d)
             }
