@@ -247,12 +247,7 @@ pub fn voicemail_likelihood(transcript: &str) -> f32 {
     if words.is_empty() || !extract_options(transcript).is_empty() {
         return 0.0;
     }
-    let machine = noisy_or(
-        MACHINE_CUES
-            .iter()
-            .filter(|(p, _)| contains_phrase(&words, p))
-            .map(|(_, w)| *w),
-    );
+    let machine = noisy_or(machine_cues(&words));
     let person = person_cues(&toks, &words, transcript);
     round2(machine * (1.0 - 0.4 * person))
 }
@@ -1423,6 +1418,14 @@ const MACHINE_CUES: &[(&str, f32)] = &[
     ("deje un mensaje", 0.5),
 ];
 
+/// The weights of the voicemail and closed-office phrases the words contain.
+fn machine_cues<'a>(words: &'a [&str]) -> impl Iterator<Item = f32> + 'a {
+    MACHINE_CUES
+        .iter()
+        .filter(|(p, _)| contains_phrase(words, p))
+        .map(|(_, w)| *w)
+}
+
 fn noisy_or(weights: impl IntoIterator<Item = f32>) -> f32 {
     1.0 - weights
         .into_iter()
@@ -1448,12 +1451,7 @@ fn menu_evidence(toks: &[Tok], words: &[&str], options: usize, machine_weight: f
         .iter()
         .filter(|(p, _)| contains_phrase(words, p))
         .map(|(_, w)| *w)
-        .chain(
-            MACHINE_CUES
-                .iter()
-                .filter(|(p, _)| contains_phrase(words, p))
-                .map(|(_, w)| *w * machine_weight),
-        );
+        .chain(machine_cues(words).map(|w| w * machine_weight));
     noisy_or(
         [option_evidence]
             .into_iter()

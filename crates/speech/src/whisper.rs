@@ -205,14 +205,18 @@ impl WhisperTranscriber {
 /// Whisper's decoder context: prompt and output together fit in 448 tokens.
 const MAX_TOKENS: usize = 448;
 
+/// A transcript's words, lower-cased, punctuation dropped.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
 /// Whether a transcript loops: a phrase of 2 to 8 words said twice in a row ("press 1, press 1"),
 /// or one word four times in a row. Real greetings and menus do neither; decoder loops do.
 fn repeats_itself(text: &str) -> bool {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
+    let words = words(text);
     (1..=8).any(|n| {
         let times = if n == 1 { 4 } else { 2 };
         words.len() >= n * times
@@ -233,13 +237,12 @@ const PROMPT_OPTIONS: [&[&str]; 2] = [
 /// error, since Switchboard would then press keys at a receptionist. A menu that also names
 /// other keys is taken as heard.
 fn echoes_prompt_options(text: &str) -> bool {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(|w| match w.to_lowercase().as_str() {
+    let words: Vec<String> = words(text)
+        .into_iter()
+        .map(|w| match w.as_str() {
             "one" => "1".to_string(),
             "zero" | "oh" => "0".to_string(),
-            other => other.to_string(),
+            _ => w,
         })
         .collect();
     let mut echoed = vec![false; words.len()];
