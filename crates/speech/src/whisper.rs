@@ -5,7 +5,9 @@
 //! decoded by CTranslate2's Whisper with beam search 5 and an initial prompt that primes the
 //! vocabulary of phone menus ("press 1"), which tiny.en otherwise often hears as "dress"/"rest".
 //! The model is read from a directory that `scripts/fetch_whisper_model.sh` fills; nothing is
-//! downloaded here and nothing is written into the model directory.
+//! downloaded here and nothing is written into the model directory. Other CTranslate2 Whisper
+//! models load too (multilingual ones are told the language is English): Whisper base was
+//! measured this way and hears no more than tiny.en on the corpus (docs/speech.md).
 
 mod audio;
 mod mel;
@@ -47,7 +49,8 @@ pub struct WhisperTranscriber {
     mel: mel::LogMel,
     /// `<|startofprev|>`, the prompt's tokens, `<|startoftranscript|>`, `<|notimestamps|>`.
     prompt: Vec<String>,
-    /// `<|startoftranscript|>`, `<|notimestamps|>`: the fallback without the prompt.
+    /// `<|startoftranscript|>` (then `<|en|>`, `<|transcribe|>` for a multilingual model),
+    /// `<|notimestamps|>`: the fallback without the prompt.
     bare_prompt: Vec<String>,
     /// Token ids from here up are special (`<|endoftext|>` and everything after it).
     first_special_id: usize,
@@ -62,22 +65,27 @@ impl std::fmt::Debug for WhisperTranscriber {
 }
 
 impl WhisperTranscriber {
-    /// Loads the CTranslate2 model directory (`model.bin`, `config.json`, `vocabulary.txt`,
-    /// `tokenizer.json`) for CPU inference in int8 with `threads` threads (0: CTranslate2's
+    /// Loads the CTranslate2 model directory (`model.bin`, `config.json`, `vocabulary.txt` or
+    /// `vocabulary.json`, `tokenizer.json`) for CPU inference in int8 with `threads` threads (0: CTranslate2's
     /// default). Reads only; `preprocessor_config.json` is not needed.
     pub fn load(model_dir: &Path, threads: usize) -> Result<Self, SpeechError> {
-        for file in [
-            "model.bin",
-            "config.json",
-            "vocabulary.txt",
-            "tokenizer.json",
-        ] {
+        for file in ["model.bin", "config.json", "tokenizer.json"] {
             if !model_dir.join(file).is_file() {
                 return Err(SpeechError::Model(format!(
                     "{} has no {file} (run scripts/fetch_whisper_model.sh)",
                     model_dir.display()
                 )));
             }
+        }
+        // CTranslate2 reads either form of the vocabulary; converters have written both.
+        if !["vocabulary.txt", "vocabulary.json"]
+            .iter()
+            .any(|file| model_dir.join(file).is_file())
+        {
+            return Err(SpeechError::Model(format!(
+                "{} has no vocabulary.txt or vocabulary.json (run scripts/fetch_whisper_model.sh)",
+                model_dir.display()
+            )));
         }
         let config = Config {
             device: Device::CPU,
@@ -87,12 +95,13 @@ impl WhisperTranscriber {
         };
         let model = Whisper::new(model_dir, config)
             .map_err(|e| SpeechError::Model(format!("cannot load {}: {e}", model_dir.display())))?;
-        if model.is_multilingual() || model.n_mels() != mel::N_MELS {
+        if model.n_mels() != mel::N_MELS {
             return Err(SpeechError::Model(format!(
-                "{} is not an English-only 80-mel Whisper model",
+                "{} is not an 80-mel Whisper model",
                 model_dir.display()
             )));
         }
+        let multilingual = model.is_multilingual();
 
         let mut tokenizer = hf::Tokenizer::new(model_dir)
             .map_err(|e| SpeechError::Model(format!("cannot load the tokenizer: {e}")))?;
@@ -105,10 +114,21 @@ impl WhisperTranscriber {
         let prompt_tokens = tokenizer
             .encode(&format!(" {INITIAL_PROMPT}"))
             .map_err(|e| SpeechError::Model(format!("cannot tokenize the prompt: {e}")))?;
-        let bare_prompt = vec![
-            "<|startoftranscript|>".to_string(),
-            "<|notimestamps|>".to_string(),
-        ];
+        // A multilingual model is told the language and the task rather than left to guess
+        // them: clinics' menus are English, and a detected "language" of line noise is not.
+        let bare_prompt: Vec<String> = if multilingual {
+            vec![
+                "<|startoftranscript|>",
+                "<|en|>",
+                "<|transcribe|>",
+                "<|notimestamps|>",
+            ]
+        } else {
+            vec!["<|startoftranscript|>", "<|notimestamps|>"]
+        }
+        .into_iter()
+        .map(String::from)
+        .collect();
         let mut prompt = vec!["<|startofprev|>".to_string()];
         prompt.extend(prompt_tokens);
         prompt.extend(bare_prompt.iter().cloned());
