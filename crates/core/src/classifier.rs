@@ -157,6 +157,15 @@ pub struct Config {
     /// A greeting at most this long, followed by `short_wait_ms` of silence, is a person.
     pub short_greeting_ms: u64,
     pub short_wait_ms: u64,
+    /// Whether a recogniser feeds this classifier its words.
+    pub words_expected: bool,
+    /// With words expected but none yet saying "a person" (a greeting's words come back 0.6–1 s
+    /// after it ends), a short greeting needs this much silence instead of `short_wait_ms`. A
+    /// menu's first sentence ("You have reached Westgate Clinic.") is followed by a pause of
+    /// 0.8–0.9 s once line noise hides its edges, which 750 ms took for a person waiting; a
+    /// person whose words say so is still decided after `short_wait_ms`. Without a recogniser
+    /// the wait stays short: every person would pay for it (docs/classifier.md).
+    pub unconfirmed_wait_ms: u64,
     /// After a longer utterance a person still waits; a menu does not pause this long (and a
     /// voicemail beep arrives sooner).
     pub long_wait_ms: u64,
@@ -176,6 +185,8 @@ impl Default for Config {
         Config {
             short_greeting_ms: 3500,
             short_wait_ms: 750,
+            words_expected: false,
+            unconfirmed_wait_ms: 900,
             long_wait_ms: 2000,
             menu_run_ms: 8500,
             run_gap_ms: 1500,
@@ -405,7 +416,12 @@ impl Classifier {
             let short = len <= self.cfg.short_greeting_ms
                 && self.talk_ms <= self.cfg.short_greeting_ms + 1000
                 && span <= self.cfg.short_greeting_ms + 1000;
-            if short && waited >= self.cfg.short_wait_ms && menu_cue < 0.5 {
+            let short_wait = if self.cfg.words_expected && person_cue < 0.5 {
+                self.cfg.unconfirmed_wait_ms
+            } else {
+                self.cfg.short_wait_ms
+            };
+            if short && waited >= short_wait && menu_cue < 0.5 {
                 let conf = if person_cue >= 0.5 { 0.95 } else { 0.85 };
                 return self.decide(Class::Human, conf, t, "a short greeting, then silence");
             }
@@ -474,7 +490,11 @@ mod tests {
     use Observation::{SpeechEnd, SpeechStart, Tick, Transcript};
 
     fn run(obs: &[Observation]) -> Decision {
-        let mut c = Classifier::new(Config::default());
+        run_with(Config::default(), obs)
+    }
+
+    fn run_with(cfg: Config, obs: &[Observation]) -> Decision {
+        let mut c = Classifier::new(cfg);
         for o in obs {
             if let Some(d) = c.push(o) {
                 return d;
@@ -500,6 +520,54 @@ mod tests {
             d.decided_at_ms - 900 <= Config::default().short_wait_ms + 20,
             "{d:?}"
         );
+    }
+
+    #[test]
+    fn with_a_recogniser_a_pause_after_a_first_sentence_is_not_yet_a_person() {
+        let words = Config {
+            words_expected: true,
+            ..Config::default()
+        };
+        // "You have reached Westgate Clinic." — 850 ms of silence — "For the pharmacy, press 7…":
+        // without words that pause reads as a person waiting; with a recogniser attached whose
+        // words have not shown a person yet, the prompt resumes before the wait is over.
+        let sentence_then_prompt = [
+            SpeechStart { at_ms: 500 },
+            SpeechEnd { at_ms: 2400 },
+            Tick { at_ms: 3200 },
+            SpeechStart { at_ms: 3250 },
+            Tick { at_ms: 12_500 },
+        ];
+        let d = run(&sentence_then_prompt);
+        assert_eq!(d.classification, Class::Human, "{d:?}");
+        let d = run_with(words.clone(), &sentence_then_prompt);
+        assert_ne!(d.classification, Class::Human, "{d:?}");
+        // A short greeting and real silence is still a person, after the longer wait.
+        let d = run_with(
+            words.clone(),
+            &[SpeechStart { at_ms: 300 }, SpeechEnd { at_ms: 900 }],
+        );
+        assert_eq!(d.classification, Class::Human, "{d:?}");
+        let waited = d.decided_at_ms - 900;
+        assert!(
+            waited >= words.unconfirmed_wait_ms && waited <= words.unconfirmed_wait_ms + 20,
+            "{d:?}"
+        );
+        // Words that say "a person" keep the short wait.
+        let d = run_with(
+            words.clone(),
+            &[
+                SpeechStart { at_ms: 300 },
+                Transcript {
+                    at_ms: 1500,
+                    text: "Front desk, this is Maria.".into(),
+                    is_final: true,
+                },
+                SpeechEnd { at_ms: 1600 },
+            ],
+        );
+        assert_eq!(d.classification, Class::Human, "{d:?}");
+        assert!(d.decided_at_ms - 1600 <= words.short_wait_ms + 20, "{d:?}");
     }
 
     #[test]

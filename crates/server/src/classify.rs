@@ -54,6 +54,8 @@ pub struct Listener {
     classifier: Classifier,
     /// Media time the current classification started at; the classifier sees times relative to it.
     base_ms: u64,
+    /// Whether a recogniser feeds the classifier (`Config::words_expected`), kept across restarts.
+    words_expected: bool,
     /// End of the audio pushed so far.
     end_ms: u64,
 }
@@ -73,6 +75,7 @@ impl Listener {
     pub fn with_config(cfg: Config) -> Self {
         Listener {
             pipeline: Pipeline::new(),
+            words_expected: cfg.words_expected,
             classifier: Classifier::new(cfg),
             base_ms: 0,
             end_ms: 0,
@@ -202,9 +205,13 @@ impl Listener {
         d
     }
 
-    /// Starts a new classification at media time `at_ms` (after a key press) with `cfg`.
+    /// Starts a new classification at media time `at_ms` (after a key press) with `cfg`; whether
+    /// words are expected stays as the listener was made.
     pub fn restart(&mut self, at_ms: u64, cfg: Config) {
-        self.classifier = Classifier::new(cfg);
+        self.classifier = Classifier::new(Config {
+            words_expected: self.words_expected,
+            ..cfg
+        });
         self.base_ms = at_ms;
     }
 }
@@ -488,7 +495,10 @@ pub fn keys_in(ulaw: &[u8]) -> Vec<(u64, char)> {
 pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
     use switchboard_core::navigator::{Action, NavConfig, Navigator};
     use switchboard_core::{ClassificationType, IvrAction};
-    let mut listener = Listener::new();
+    let mut listener = Listener::with_config(Config {
+        words_expected: opts.transcribe.is_some(),
+        ..Config::default()
+    });
     let mut reader = MenuReader::default();
     let mut nav = Navigator::new(NavConfig::default());
     let mut cutter = crate::speech::Utterances::whole_rounds();

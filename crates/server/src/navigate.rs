@@ -75,9 +75,12 @@ enum Next {
 /// Listens, presses and hands over; returns when the call has been handed on or the stream ends.
 pub async fn navigate(st: &AppState, socket: &mut WebSocket, call: LiveCall) {
     let sid = call.session.id;
-    let mut listener = Listener::with_config(st.settings.classifier_config());
-    let mut nav = Navigator::new(NavConfig::default());
     let mut speech = SpeechStream::open(&st.speech).await;
+    let mut listener = Listener::with_config(Config {
+        words_expected: speech.active(),
+        ..st.settings.classifier_config()
+    });
+    let mut nav = Navigator::new(NavConfig::default());
     let mut events = Vec::new();
     let mut reader = MenuReader::default();
     loop {
