@@ -1280,11 +1280,21 @@ fn build_option(
 }
 
 /// Whether a label asks to reach, speak or talk with someone ("to speak with …", "reach …").
+/// Not when a "for …" follows inside the label: in "you can reach <clinic> for billing, press 4"
+/// the option is what comes after "for", and the reaching was the clinic's greeting.
 fn reaches_someone(toks: &[Tok], span: Span) -> bool {
-    toks[span.open..span.end.min(span.open + 3)]
+    let words: Vec<&str> = toks[span.open..span.end]
         .iter()
         .filter_map(Tok::word)
-        .any(|w| matches!(w, "reach" | "speak" | "talk"))
+        .collect();
+    let Some(verb) = words
+        .iter()
+        .take(3)
+        .position(|w| matches!(*w, "reach" | "speak" | "talk"))
+    else {
+        return false;
+    };
+    !words[verb + 1..].contains(&"for")
 }
 
 /// Every option in transcript order (before de-duplication), with the key's token index.
@@ -2140,6 +2150,14 @@ mod tests {
         assert_eq!(
             pairs("For billing, press 4. To speak with the wrestling, press 2."),
             vec![('4', Billing), ('2', Operator)]
+        );
+        // A greeting's "you can reach <the clinic>" before "for <garbled>, press 4" does not
+        // make that option a person; the later "reach <garbled>, press 2" still is one.
+        assert_eq!(
+            pairs(
+                "You can reach some detergent care for building, press 4, reach not long care, press 2."
+            ),
+            vec![('4', Unknown), ('2', Operator)]
         );
         // …but not a department or a place named after "reach".
         assert_eq!(
