@@ -172,6 +172,11 @@ pub struct Config {
     /// Speech with pauses shorter than `run_gap_ms` for this long is a prompt, not a greeting.
     pub menu_run_ms: u64,
     pub run_gap_ms: u64,
+    /// …decided while the prompt is being spoken or has paused for less than this. A person who
+    /// ends a 7–8 s scripted greeting just before `menu_run_ms` and then waits in silence is not a
+    /// prompt (the long-wait rule decides); a prompt that pauses longer is recognised when it
+    /// resumes, a moment later.
+    pub fluent_pause_ms: u64,
     /// No speech at all for this long: nobody is there.
     pub silence_ms: u64,
     /// Decide `unknown` when nothing is clear by then.
@@ -190,6 +195,7 @@ impl Default for Config {
             long_wait_ms: 2000,
             menu_run_ms: 8500,
             run_gap_ms: 1500,
+            fluent_pause_ms: 1000,
             silence_ms: 8000,
             window_ms: 45_000,
             preferences: menu::default_preferences(),
@@ -453,7 +459,7 @@ impl Classifier {
             && (self.speaking_since.is_some()
                 || self
                     .last_end
-                    .is_some_and(|(end, _)| t.saturating_sub(end) < self.cfg.run_gap_ms))
+                    .is_some_and(|(end, _)| t.saturating_sub(end) < self.cfg.fluent_pause_ms))
             && person_cue < 0.5
             && recorded_cue < 0.5
         {
@@ -768,5 +774,24 @@ mod tests {
         ]);
         assert_eq!(d.classification, Class::IvrThenHuman);
         assert!(d.confidence < 0.8);
+    }
+
+    #[test]
+    fn a_long_greeting_that_has_ended_is_not_a_prompt_by_timing() {
+        // A scripted receptionist without a pause for 7.3 s, then silence: at the 8.5 s mark
+        // she has been quiet for 1.2 s, waiting. The long wait decides, for a person.
+        let d = run(&[SpeechStart { at_ms: 300 }, SpeechEnd { at_ms: 7600 }]);
+        assert_eq!(d.classification, Class::Human, "{d:?}");
+        assert_eq!(d.reason, "a long greeting, then a long wait");
+        // A prompt that pauses as long across that mark is recognised when it resumes.
+        let d = run(&[
+            SpeechStart { at_ms: 300 },
+            SpeechEnd { at_ms: 7600 },
+            Tick { at_ms: 8800 },
+            SpeechStart { at_ms: 8900 },
+            Tick { at_ms: 9000 },
+        ]);
+        assert_eq!(d.classification, Class::IvrThenHuman, "{d:?}");
+        assert_eq!(d.decided_at_ms, 8900);
     }
 }

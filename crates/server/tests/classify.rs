@@ -13,16 +13,20 @@ fn corpus() -> String {
 fn the_corpus_evaluation_holds_its_measured_floor() {
     let ev = evaluate(&corpus()).unwrap();
     assert_eq!(ev.clips, 160);
-    // Acoustic rules only (no recogniser in the test): measured 93.1 % / 4.0 % on this corpus
-    // (88.5 % before the VAD's voiced-band channel and the greeting-span rule).
-    assert!(ev.three_class_accuracy >= 0.92, "{}", ev.render());
-    // Menus in line noise are no longer cut into "a short greeting, then silence": at most 5 of
-    // the 45 menus with a way to a person are called people (11 before).
+    // Acoustic rules only (no recogniser in the test): measured 93.8 % / 0 % on this corpus
+    // (88.5 % before the VAD's voiced-band channel and the greeting-span rule; 4.0 % of people
+    // called machines before long fluent speech had to be still going or barely paused).
+    assert!(ev.three_class_accuracy >= 0.93, "{}", ev.render());
+    // Menus in line noise are no longer cut into "a short greeting, then silence": 7 of the 45
+    // menus with a way to a person are called people (11 before; two short menus that end about
+    // 8 s in and wait are the price of calling no receptionist a menu).
     let menus_called_people = ev.confusion["ivr_then_human"]
         .get("human")
         .copied()
         .unwrap_or(0);
-    assert!(menus_called_people <= 5, "{}", ev.render());
+    assert!(menus_called_people <= 7, "{}", ev.render());
+    // No person is taken for a machine: keys pressed at a receptionist are the costliest error.
+    assert_eq!(ev.humans_called_machines, 0.0, "{}", ev.render());
     // Every clip is listed with its answer; the misses are the ones not labelled so.
     assert_eq!(ev.results.len(), 160);
     let wrong = ev
@@ -31,7 +35,6 @@ fn the_corpus_evaluation_holds_its_measured_floor() {
         .filter(|r| r.expected != r.predicted)
         .count();
     assert!(wrong <= ev.results.iter().filter(|r| r.miss).count());
-    assert!(ev.humans_called_machines <= 0.05, "{}", ev.render());
     assert!(
         ev.human_latency_ms.0 <= 600,
         "median human decision after the greeting: {}",
