@@ -216,6 +216,16 @@ impl Listener {
     }
 }
 
+/// The classifier's settings for listening after a key press, live and offline alike: the next
+/// thing may be hold music before a person, so silence and the analysis window run longer.
+pub fn after_press(base: Config) -> Config {
+    Config {
+        silence_ms: 30_000,
+        window_ms: base.window_ms.max(180_000),
+        ..base
+    }
+}
+
 /// A menu is acted on once its prompt pauses for this long (it waits for a key): by then every
 /// option has been heard and decoded…
 pub const PROMPT_PAUSE_MS: u64 = 1500;
@@ -555,7 +565,7 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
                 after_ms: u32::try_from(at).unwrap_or(u32::MAX),
                 digits: key.to_string(),
             });
-            listener.restart(at + 100, Config::default());
+            listener.restart(at + 100, after_press(Config::default()));
             reader.next_round(at);
             cutter.next_round();
             next_key += 1;
@@ -597,12 +607,12 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
                         digits,
                     });
                 }
-                listener.restart(at_ms + 200, Config::default());
+                listener.restart(at_ms + 200, after_press(Config::default()));
                 reader.next_round(t);
                 cutter.next_round();
             }
             Action::WaitForTimeout => {
-                listener.restart(d.decided_at_ms, Config::default());
+                listener.restart(d.decided_at_ms, after_press(Config::default()));
                 reader.next_round(t);
             }
             Action::HandOff {
@@ -619,7 +629,7 @@ pub fn classify_call(inbound: &[u8], opts: &Offline<'_>) -> Classified {
             }
             // Someone else's keys are on the outbound track: keep listening to what they reach.
             Action::HandOffToAssistant if !heard_keys.is_empty() => {
-                listener.restart(d.decided_at_ms, Config::default());
+                listener.restart(d.decided_at_ms, after_press(Config::default()));
                 reader.next_round(t);
             }
             Action::HandOffToAssistant => outcome = Some((d.classification, d)),

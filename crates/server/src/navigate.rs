@@ -25,12 +25,7 @@ const GAP_MS: u64 = 100;
 
 /// After a key press the next thing may be hold music before a person: listen longer.
 fn after_press_config(st: &AppState) -> Config {
-    let base = st.settings.classifier_config();
-    Config {
-        silence_ms: 30_000,
-        window_ms: base.window_ms.max(180_000),
-        ..base
-    }
+    crate::classify::after_press(st.settings.classifier_config())
 }
 
 /// In-band DTMF for `digits`: µ-law 8 kHz, one tone and one gap per key.

@@ -9,6 +9,33 @@ fn corpus() -> String {
     format!("{}/../../corpus", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Classifies `inbound` as the offline command does with `--outbound` (no recogniser).
+fn classify_with_keys(inbound: &[u8], outbound: &[u8]) -> switchboard::classify::Classified {
+    switchboard::classify::classify_call(
+        inbound,
+        &switchboard::classify::Offline {
+            outbound: Some(outbound),
+            transcribe: None,
+            trace: false,
+        },
+    )
+}
+
+/// The first corpus label whose file name satisfies `pick`.
+fn label(pick: impl Fn(&str) -> bool) -> serde_json::Value {
+    let labels: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/labels.json", corpus())).unwrap(),
+    )
+    .unwrap();
+    labels
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| pick(l["file"].as_str().unwrap()))
+        .unwrap()
+        .clone()
+}
+
 #[test]
 fn the_corpus_evaluation_holds_its_measured_floor() {
     let ev = evaluate(&corpus()).unwrap();
@@ -121,18 +148,8 @@ fn the_json_contract_of_classify() {
 
 #[test]
 fn keys_on_the_outbound_track_are_the_steps_taken() {
-    use switchboard::classify::{Offline, classify_call};
     // A menu, then hold music and a person, from the corpus; the caller pressed 2 at 9.9 s.
-    let labels: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{}/labels.json", corpus())).unwrap(),
-    )
-    .unwrap();
-    let clip = labels
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["file"].as_str().unwrap().starts_with("menu-hold"))
-        .unwrap();
+    let clip = label(|f| f.starts_with("menu-hold"));
     let inbound = std::fs::read(format!(
         "{}/clips/{}",
         corpus(),
@@ -143,14 +160,7 @@ fn keys_on_the_outbound_track_are_the_steps_taken() {
     pcm.extend(switchboard_audio::r#gen::dtmf('2', 120, 7000).unwrap());
     pcm.extend(switchboard_audio::r#gen::silence(2_000));
     let outbound = switchboard_audio::g711::encode(&pcm);
-    let r = classify_call(
-        &inbound,
-        &Offline {
-            outbound: Some(&outbound),
-            transcribe: None,
-            trace: false,
-        },
-    );
+    let r = classify_with_keys(&inbound, &outbound);
     assert_eq!(r.ivr_actions.len(), 1, "{:?}", r.ivr_actions);
     assert_eq!(r.ivr_actions[0]["digits"], "2");
     let at = r.ivr_actions[0]["after_ms"].as_u64().unwrap();
@@ -165,6 +175,45 @@ fn keys_on_the_outbound_track_are_the_steps_taken() {
     // Without the outbound track and without words, the navigator cannot choose a key.
     let alone = classify_ulaw(&inbound);
     assert!(alone.ivr_actions.is_empty());
+}
+
+#[test]
+fn after_a_key_the_recording_is_listened_to_as_long_as_a_live_call_would_be() {
+    // A clean menu, the caller's key as soon as it ends, 12 s of silence (a slow transfer), then
+    // a person says hello. Live, navigate mode gives the line 30 s of silence after a key; the
+    // offline command must do the same, not give up after the 8 s an unanswered call gets.
+    let clip = |name: &str| std::fs::read(format!("{}/clips/{name}", corpus())).unwrap();
+    let menu_end_ms = label(|f| f == "menu-003.ulaw")["menu_end_ms"]
+        .as_u64()
+        .unwrap();
+    let mut inbound = clip("menu-003.ulaw");
+    inbound.truncate((menu_end_ms as usize + 200) * 8);
+    inbound.extend(switchboard_audio::g711::encode(
+        &switchboard_audio::r#gen::silence(12_000),
+    ));
+    let person_from = inbound.len() as u64 / 8;
+    inbound.extend(clip("human-003.ulaw"));
+    let mut pcm = switchboard_audio::r#gen::silence(menu_end_ms + 300);
+    pcm.extend(switchboard_audio::r#gen::dtmf('4', 120, 7000).unwrap());
+    let outbound = switchboard_audio::g711::encode(&pcm);
+    let r = classify_with_keys(&inbound, &outbound);
+    assert_eq!(r.ivr_actions.len(), 1, "{:?} {}", r.ivr_actions, r.reason);
+    assert!(
+        matches!(r.classification, Class::IvrThenHuman),
+        "{:?} {}",
+        r.classification,
+        r.reason
+    );
+    // The person was heard, and the call ended on her, not on "nobody spoke".
+    let heard_her = r.events.iter().any(|e| {
+        matches!(e, switchboard_audio::AudioEvent::SpeechStart { at_ms, .. } if *at_ms >= person_from)
+    });
+    assert!(
+        heard_her,
+        "stopped listening before {person_from} ms: {}",
+        r.reason
+    );
+    assert_eq!(r.reason, "a short greeting, then silence");
 }
 
 #[test]
