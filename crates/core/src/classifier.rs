@@ -172,10 +172,10 @@ pub struct Config {
     /// Speech with pauses shorter than `run_gap_ms` for this long is a prompt, not a greeting.
     pub menu_run_ms: u64,
     pub run_gap_ms: u64,
-    /// …decided while the prompt is being spoken or has paused for less than this. A person who
-    /// ends a 7–8 s scripted greeting just before `menu_run_ms` and then waits in silence is not a
-    /// prompt (the long-wait rule decides); a prompt that pauses longer is recognised when it
-    /// resumes, a moment later.
+    /// Such a run is a prompt only while it is being spoken or has paused for less than this. A
+    /// person who ends a 7–8 s scripted greeting just before `menu_run_ms` and then waits in
+    /// silence is not a prompt (the long-wait rule decides); a prompt that pauses longer is
+    /// recognised when it resumes, a moment later.
     pub fluent_pause_ms: u64,
     /// No speech at all for this long: nobody is there.
     pub silence_ms: u64,
