@@ -121,6 +121,8 @@ const MIN_MENU_SPEECH_MS: u64 = 2000;
 /// frame; the words change a few times a call).
 #[derive(Debug, Clone, Default)]
 struct Reading {
+    /// The options it offers (`menu::extract_options`).
+    options: Vec<menu::MenuOption>,
     /// `menu::menu_likelihood`, `menu::is_person_greeting_like`, `menu::voicemail_likelihood`.
     menu: f32,
     person: f32,
@@ -147,6 +149,7 @@ impl Reading {
             lone_slip: options.len() <= 1
                 && !names_a_destination
                 && menu::addresses_the_caller(transcript),
+            options,
         }
     }
 }
@@ -255,7 +258,7 @@ impl Classifier {
         at: u64,
         reason: &'static str,
     ) -> Option<Decision> {
-        let options = menu::extract_options(&self.transcript);
+        let options = self.reading.options.clone();
         let digit = if matches!(classification, Class::IvrThenHuman | Class::IvrOnly) {
             menu::choose(&options, &self.cfg.preferences).map(|o| o.digit)
         } else {
@@ -309,8 +312,8 @@ impl Classifier {
     }
 
     fn menu_class(&self) -> Class {
-        let options = menu::extract_options(&self.transcript);
-        if menu::choose(&options, &self.cfg.preferences).is_some() {
+        let options = &self.reading.options;
+        if menu::choose(options, &self.cfg.preferences).is_some() {
             Class::IvrThenHuman
         } else if options.is_empty() {
             // A menu whose options we could not read: assume a person is reachable.
