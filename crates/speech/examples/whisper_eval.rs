@@ -8,8 +8,8 @@
 //!
 //! Options: `--corpus DIR` (default: the repository's `corpus/`), `--model DIR` (default:
 //! `switchboard_speech::default_model_dir()`), `--threads N` (default 0: CTranslate2's choice),
-//! `--verbose` (print every transcript), `--menus-only` (skip the people), `--bench FILE --runs N` (only time FILE, a raw µ-law
-//! clip, N times and print the median; no corpus run).
+//! `--verbose` (print every transcript), `--menus-only` (skip the people), `--bench FILE --runs
+//! N` (only time FILE, a raw µ-law clip, N times and print the median; no corpus run).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

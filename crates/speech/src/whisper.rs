@@ -66,8 +66,8 @@ impl std::fmt::Debug for WhisperTranscriber {
 
 impl WhisperTranscriber {
     /// Loads the CTranslate2 model directory (`model.bin`, `config.json`, `vocabulary.txt` or
-    /// `vocabulary.json`, `tokenizer.json`) for CPU inference in int8 with `threads` threads (0: CTranslate2's
-    /// default). Reads only; `preprocessor_config.json` is not needed.
+    /// `vocabulary.json`, `tokenizer.json`) for CPU inference in int8 with `threads` threads (0:
+    /// CTranslate2's default). Reads only; `preprocessor_config.json` is not needed.
     pub fn load(model_dir: &Path, threads: usize) -> Result<Self, SpeechError> {
         for file in ["model.bin", "config.json", "tokenizer.json"] {
             if !model_dir.join(file).is_file() {
@@ -245,11 +245,14 @@ fn repeats_itself(text: &str) -> bool {
     })
 }
 
-/// The menu options of [`INITIAL_PROMPT`], as normalised words.
-const PROMPT_OPTIONS: [&[&str]; 2] = [
-    &["for", "appointments", "press", "1"],
-    &["for", "the", "operator", "press", "0"],
-];
+/// The menu options of [`INITIAL_PROMPT`] (its sentences that say "press"), as normalised words.
+fn prompt_options() -> Vec<Vec<String>> {
+    INITIAL_PROMPT
+        .split(['.', '?'])
+        .map(words)
+        .filter(|sentence| sentence.iter().any(|w| w == "press"))
+        .collect()
+}
 
 /// Whether the only menu option in a transcript is one of the prompt's own: on audio it cannot
 /// make out, tiny.en continues the prompt's pattern ("Main Street Clinic. For appointments, press
@@ -267,11 +270,11 @@ fn echoes_prompt_options(text: &str) -> bool {
         .collect();
     let mut echoed = vec![false; words.len()];
     let mut any = false;
-    for option in PROMPT_OPTIONS {
+    for option in prompt_options() {
         for i in 0..words.len().saturating_sub(option.len() - 1) {
             if words[i..i + option.len()]
                 .iter()
-                .zip(option)
+                .zip(&option)
                 .all(|(w, o)| w == o)
             {
                 echoed[i..i + option.len()]
